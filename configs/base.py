@@ -1,0 +1,107 @@
+"""Every default of itx, grouped. An experiment config calls `get_config()` and changes a few fields.
+
+Run any config with `python -m itx.main --config=configs/NAME.py --workdir=DIR`; override a field
+with `--config.train.steps=100` (an unknown key is an error).
+"""
+
+import ml_collections
+
+
+def get_config() -> ml_collections.ConfigDict:
+  c = ml_collections.ConfigDict()
+
+  c.model = ml_collections.ConfigDict(dict(
+      vocab_size=32000,        # replaced by the tokenizer's size when `vocab_from_tokenizer`
+      vocab_from_tokenizer=True,
+      d_model=512,
+      n_layers=8,
+      n_heads=8,
+      n_kv_heads=8,
+      head_dim=0,              # 0: d_model // n_heads
+      mlp_dim=1408,
+      rope_theta=10000.0,
+      norm_eps=1e-5,
+      tie_embeddings=False,
+      qkv_bias=False,
+      dtype="float32",         # compute dtype; bfloat16 on TPU/GPU
+      param_dtype="float32",
+      remat="none",            # none | full | dots
+      tokenizer="builtin:toy",  # a Hugging Face tokenizer directory, or builtin:NAME
+      init_seed=0,
+  ))
+
+  c.data = ml_collections.ConfigDict(dict(
+      # name -> source. `path`: a file, directory or glob (JSONL, JSON, Parquet) or builtin:NAME;
+      # `kind`: instruction (alpaca or chat records) | text (documents, every token a target);
+      # `weight`: the source's fraction of the final example stream (weights are normalised).
+      sources=ml_collections.ConfigDict({
+          "train": ml_collections.ConfigDict(dict(path="builtin:toy", kind="instruction", weight=1.0)),
+      }),
+      seq_len=512,
+      packing=True,            # False: one example per row, padded
+      num_packing_bins=0,      # 0: the global batch size
+      loss_on="assistant",     # assistant | all
+      skip_invalid=False,      # True: skip (and count) invalid records and examples with no target
+      text_field="text",
+      add_bos=True,            # for text documents, when the tokenizer has a BOS token
+      shuffle=True,
+      seed=0,
+  ))
+
+  c.train = ml_collections.ConfigDict(dict(
+      steps=1000,              # optimizer steps
+      batch_size=32,           # rows per optimizer step (global, over all hosts)
+      grad_accum=1,            # micro-batches per step; each holds batch_size / grad_accum rows
+      learning_rate=3e-4,
+      schedule="cosine",       # cosine | constant (both after linear warmup)
+      warmup_steps=100,
+      min_lr_ratio=0.1,        # cosine ends at learning_rate * min_lr_ratio
+      weight_decay=0.1,        # not applied to norms and biases
+      b1=0.9,
+      b2=0.95,
+      eps=1e-8,
+      clip_norm=1.0,           # 0 disables clipping
+  ))
+
+  c.mesh = ml_collections.ConfigDict(dict(
+      data=-1,                 # -1: the devices left after fsdp and tensor
+      fsdp=1,
+      tensor=1,
+      distributed=False,       # True: jax.distributed.initialize() before anything else
+      coordinator_address="",  # only where JAX cannot discover the cluster itself
+      num_processes=0,
+      process_id=0,
+      # logical axis -> mesh axes. Parameters: vocab, embed, heads, kv_heads, head_dim, mlp, norm,
+      # layers; activations: activation_*.
+      rules=(
+          ("activation_batch", ("data", "fsdp")),
+          ("activation_length", None),
+          ("activation_embed", None),
+          ("activation_heads", "tensor"),
+          ("activation_kv_heads", "tensor"),
+          ("activation_mlp", "tensor"),
+          ("activation_vocab", "tensor"),
+          ("vocab", "tensor"),
+          ("embed", "fsdp"),
+          ("heads", "tensor"),
+          ("kv_heads", "tensor"),
+          ("mlp", "tensor"),
+          ("head_dim", None),
+          ("norm", None),
+          ("layers", None),
+      ),
+  ))
+
+  c.checkpoint = ml_collections.ConfigDict(dict(
+      every_steps=500,
+      keep=3,
+      async_save=True,
+  ))
+
+  c.log = ml_collections.ConfigDict(dict(
+      every_steps=10,
+      tensorboard=True,
+      progress_bar=True,
+      peak_flops_per_device=0.0,  # 0: looked up from the device kind (see itx/train/metrics.py)
+  ))
+  return c

@@ -1,0 +1,63 @@
+"""Validation and derived fields of an itx ConfigDict (see configs/base.py for every field)."""
+
+from __future__ import annotations
+
+import ml_collections
+
+from itx.models.config import REMAT_POLICIES
+
+
+class ConfigError(ValueError):
+  pass
+
+
+def _choice(value, name: str, options) -> None:
+  if value not in options:
+    raise ConfigError(f"config.{name}={value!r}: expected one of {tuple(options)}")
+
+
+def validate(c: ml_collections.ConfigDict, *, process_count: int = 1) -> None:
+  """Raises ConfigError naming the field for settings that cannot work together."""
+  _choice(c.model.remat, "model.remat", REMAT_POLICIES)
+  _choice(c.data.loss_on, "data.loss_on", ("assistant", "all"))
+  _choice(c.train.schedule, "train.schedule", ("cosine", "constant"))
+  if not c.data.sources:
+    raise ConfigError("config.data.sources: at least one source is needed")
+  for name, src in c.data.sources.items():
+    for field in ("path", "kind", "weight"):
+      if field not in src:
+        raise ConfigError(f"config.data.sources.{name}.{field}: missing")
+    _choice(src.kind, f"data.sources.{name}.kind", ("instruction", "text"))
+    if not src.weight > 0:
+      raise ConfigError(f"config.data.sources.{name}.weight={src.weight}: must be positive")
+  t = c.train
+  for name in ("steps", "batch_size", "grad_accum"):
+    if t[name] < 1:
+      raise ConfigError(f"config.train.{name}={t[name]}: must be at least 1")
+  if t.batch_size % t.grad_accum:
+    raise ConfigError(f"config.train.batch_size={t.batch_size} is not divisible by train.grad_accum={t.grad_accum}")
+  if t.batch_size % process_count:
+    raise ConfigError(f"config.train.batch_size={t.batch_size} is not divisible by the {process_count} hosts")
+  if c.data.seq_len < 2:
+    raise ConfigError(f"config.data.seq_len={c.data.seq_len}: must be at least 2")
+
+
+def check_batch_fits_mesh(c: ml_collections.ConfigDict, mesh) -> None:
+  shards = mesh.shape["data"] * mesh.shape["fsdp"]
+  micro = c.train.batch_size // c.train.grad_accum
+  if micro % shards:
+    raise ConfigError(
+        f"config.train.batch_size / grad_accum = {micro} rows per micro-batch cannot be split over "
+        f"data x fsdp = {shards} devices")
+
+
+def resolved(c: ml_collections.ConfigDict, *, vocab_size: int) -> ml_collections.ConfigDict:
+  """A copy with derived fields filled in (the vocabulary from the tokenizer, head_dim)."""
+  c = ml_collections.ConfigDict(c.to_dict())
+  if c.model.vocab_from_tokenizer:
+    c.model.vocab_size = vocab_size
+  elif c.model.vocab_size < vocab_size:
+    raise ConfigError(f"config.model.vocab_size={c.model.vocab_size} is smaller than the tokenizer's {vocab_size}")
+  if not c.model.head_dim:
+    c.model.head_dim = c.model.d_model // c.model.n_heads
+  return c

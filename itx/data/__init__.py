@@ -1,0 +1,1 @@
+"""Records, chat rendering, tokenization, packing and the grain pipeline."""

@@ -1,0 +1,102 @@
+"""A source tokenized once: ragged arrays of training examples, cached on disk.
+
+Rendering (chat template, masks, shift, truncation) happens once per source and setting, with a
+progress bar; later runs load the cached arrays. The cache key covers the files (path, size,
+mtime), the whole tokenizer and chat template, and every setting that changes the result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+
+log = logging.getLogger(__name__)
+import os
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from itx.data import builtin, cache
+from itx.data.chat import NoTargetError, render_record, to_training_example
+from itx.data.records import ReadStats, read_records, resolve_files
+
+_FIELDS = ("inputs", "targets", "weights")
+
+
+@dataclasses.dataclass
+class TokenizedSource:
+  """Examples as ragged arrays; `source[i]` -> {inputs, targets, weights} of one example."""
+
+  name: str
+  arrays: dict            # field -> flat array over all examples
+  offsets: np.ndarray     # [n + 1]
+  stats: dict
+
+  def __len__(self) -> int:
+    return len(self.offsets) - 1
+
+  def __getitem__(self, i: int) -> dict:
+    a, b = self.offsets[i], self.offsets[i + 1]
+    return {k: v[a:b] for k, v in self.arrays.items()}
+
+
+def _fingerprint(path: str) -> list:
+  return [(f, os.path.getsize(f), os.path.getmtime(f)) for f in resolve_files(path)]
+
+
+def _tokenizer_hash(tok) -> str:
+  h = hashlib.sha256(tok.backend_tokenizer.to_str().encode())
+  h.update(str(tok.chat_template).encode())
+  return h.hexdigest()[:16]
+
+
+def tokenize_source(name: str, src_cfg, data_cfg, tok, *, progress: bool = True) -> TokenizedSource:
+  path = src_cfg.path
+  if path.startswith("builtin:"):
+    path = builtin.data_path(path.removeprefix("builtin:"))
+  settings = dict(files=_fingerprint(path), kind=src_cfg.kind, tokenizer=_tokenizer_hash(tok),
+                  seq_len=data_cfg.seq_len, loss_on=data_cfg.loss_on, add_bos=data_cfg.add_bos,
+                  text_field=data_cfg.text_field, skip_invalid=data_cfg.skip_invalid, version=1)
+  entry = os.path.join(cache.cache_root(), "tokenized", f"{name}-{cache.settings_hash(settings)}")
+  if not os.path.isdir(entry):
+    with cache.atomic_dir(entry) as tmp:
+      _tokenize_into(tmp, name, path, src_cfg, data_cfg, tok, progress)
+  with open(os.path.join(entry, "stats.json")) as f:
+    stats = json.load(f)
+  with np.load(os.path.join(entry, "examples.npz")) as z:
+    arrays = {k: z[k] for k in _FIELDS}
+    offsets = z["offsets"]
+  if stats["skipped_records"] or stats["skipped_examples"]:
+    log.warning("source %s: skipped %d invalid records and %d examples with no target; first: %s",
+                    name, stats["skipped_records"], stats["skipped_examples"], stats["first_errors"][:3])
+  return TokenizedSource(name, arrays, offsets, stats)
+
+
+def _tokenize_into(out_dir, name, path, src_cfg, data_cfg, tok, progress):
+  read = ReadStats()
+  records = read_records(path, src_cfg.kind, skip_invalid=data_cfg.skip_invalid,
+                         text_field=data_cfg.text_field, stats=read)
+  examples, skipped, errors = [], 0, list(read.first_errors)
+  for rec in tqdm(records, desc=f"tokenizing {name}", disable=not progress, unit="rec"):
+    try:
+      ids, target = render_record(tok, rec, loss_on=data_cfg.loss_on, add_bos=data_cfg.add_bos)
+      examples.append(to_training_example(ids, target, data_cfg.seq_len, rec.origin))
+    except NoTargetError as e:
+      if not data_cfg.skip_invalid:
+        raise NoTargetError(f"{e} (set data.skip_invalid=True to skip and count such examples)") from None
+      skipped += 1
+      if len(errors) < 5:
+        errors.append(str(e))
+  if not examples:
+    raise ValueError(f"source {name} ({path}): no usable example")
+  lengths = np.array([len(e["inputs"]) for e in examples])
+  offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+  arrays = {k: np.concatenate([e[k] for e in examples]) for k in _FIELDS}
+  np.savez(os.path.join(out_dir, "examples.npz"), offsets=offsets, **arrays)
+  stats = dict(path=path, records=read.read, skipped_records=read.skipped, examples=len(examples),
+               skipped_examples=skipped, tokens=int(lengths.sum()),
+               target_tokens=int(arrays["weights"].sum()), first_errors=errors)
+  with open(os.path.join(out_dir, "stats.json"), "w") as f:
+    json.dump(stats, f, indent=1)

@@ -1,0 +1,36 @@
+"""Trains a config: `python -m itx.main --config=configs/NAME.py --workdir=DIR [--config.a.b=v]`.
+
+Rerunning with the same workdir resumes from its latest checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from absl import app, flags
+from ml_collections import config_flags
+
+_CONFIG = config_flags.DEFINE_config_file("config", None, "Path to a config file (configs/*.py).",
+                                          lock_config=True)
+_WORKDIR = flags.DEFINE_string("workdir", None, "Run directory: checkpoints, metrics, TensorBoard.")
+flags.mark_flags_as_required(["config", "workdir"])
+
+
+def main(argv) -> None:
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  # itx speaks at INFO; libraries (orbax logs every file it writes) only at WARNING.
+  logging.getLogger().setLevel(logging.WARNING)
+  logging.getLogger("itx").setLevel(logging.INFO)
+  from itx.train.loop import train  # after flag parsing: keeps `--help` fast
+  last = train(_CONFIG.value, _WORKDIR.value)
+  print(json.dumps({"workdir": _WORKDIR.value, **last}))
+
+
+def run() -> None:
+  app.run(main)
+
+
+if __name__ == "__main__":
+  run()

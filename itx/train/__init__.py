@@ -1,0 +1,1 @@
+"""Training: optimizer, train state, the sharded step, checkpoints, metrics and the loop."""

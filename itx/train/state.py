@@ -1,0 +1,54 @@
+"""The train state (step, params, optimizer state) and its shardings, derived from logical axes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flax
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import optax
+from jax.sharding import NamedSharding, PartitionSpec
+
+
+@flax.struct.dataclass
+class TrainState:
+  step: jax.Array
+  params: Any
+  opt_state: Any
+
+
+def _dummy_tokens():
+  return jnp.zeros((1, 8), jnp.int32)
+
+
+def param_shardings(model: nn.Module, mesh, rules):
+  """(abstract params, NamedShardings) from the model's logical axis annotations."""
+  boxed = jax.eval_shape(lambda: model.init(jax.random.key(0), _dummy_tokens()))
+  specs = nn.get_partition_spec(boxed)["params"]
+  shardings = nn.logical_to_mesh_sharding(specs, mesh, rules)
+  return nn.meta.unbox(boxed)["params"], shardings
+
+
+def state_shardings(model: nn.Module, tx: optax.GradientTransformation, mesh, rules):
+  """(abstract TrainState, TrainState of NamedShardings); optimizer moments follow their params."""
+  abstract_params, p_shard = param_shardings(model, mesh, rules)
+  abstract_opt = jax.eval_shape(tx.init, abstract_params)
+  replicated = NamedSharding(mesh, PartitionSpec())
+  o_shard = optax.tree_map_params(tx, lambda _, s: s, abstract_opt, p_shard,
+                                  transform_non_params=lambda _: replicated)
+  abstract = TrainState(step=jax.ShapeDtypeStruct((), jnp.int32), params=abstract_params, opt_state=abstract_opt)
+  return abstract, TrainState(step=replicated, params=p_shard, opt_state=o_shard)
+
+
+def init_state(model: nn.Module, tx, mesh, rules, seed: int) -> TrainState:
+  """Initialises parameters directly into their shardings (never whole on one device)."""
+  _, shardings = state_shardings(model, tx, mesh, rules)
+
+  def init():
+    params = nn.meta.unbox(model.init(jax.random.key(seed), _dummy_tokens()))["params"]
+    return TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params))
+
+  with jax.set_mesh(mesh), nn.logical_axis_rules(rules):
+    return jax.jit(init, out_shardings=shardings)()

@@ -1,0 +1,38 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="itx",
+    version="0.1.0",
+    description="Instruction tuning of Flax language models, sharded with JAX, driven by ml_collections configs.",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.11",
+    packages=find_packages(include=["itx", "itx.*", "configs"]),
+    include_package_data=True,
+    install_requires=[
+        "jax>=0.10",
+        "flax>=0.12",
+        "optax>=0.2.5",
+        "orbax-checkpoint>=0.11",
+        "grain>=0.2.12",
+        "ml-collections>=1.0",
+        "absl-py",
+        "numpy",
+        "transformers>=5.0",
+        "tokenizers>=0.21",
+        "safetensors",
+        "jinja2",
+        "pyarrow",
+        "tensorboardX",
+        "tqdm",
+        "matplotlib",
+    ],
+    extras_require={
+        # torch is only the reference implementation in tests and benchmarks; pinned so that pip
+        # takes the CPU build rather than resolving a multi-GB CUDA one.
+        "test": ["pytest", "torch==2.13.0"],
+        "tpu": ["jax[tpu]"],
+        "cuda": ["jax[cuda12]"],
+    },
+    entry_points={"console_scripts": ["itx=itx.main:run"]},
+)
