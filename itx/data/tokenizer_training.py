@@ -28,15 +28,18 @@ CHAT_TEMPLATE = (
 
 
 def train_bpe_tokenizer(texts: Iterable[str], out_dir: str, *, vocab_size: int = 1024,
-                        chat_template: str = CHAT_TEMPLATE, model_max_length: int = 4096) -> PreTrainedTokenizerFast:
+                        chat_template: str = CHAT_TEMPLATE, model_max_length: int = 4096,
+                        special_tokens: dict | None = None) -> PreTrainedTokenizerFast:
+  """special_tokens: {pad_token, bos_token, eos_token, unk_token} and more (default: SPECIAL_TOKENS)."""
+  special_tokens = special_tokens or SPECIAL_TOKENS
   tok = Tokenizer(models.BPE())
   tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
   tok.decoder = decoders.ByteLevel()
   tok.post_processor = processors.ByteLevel(trim_offsets=False)
-  trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS.values()),
+  trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=list(dict.fromkeys(special_tokens.values())),
                                 initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
   tok.train_from_iterator(texts, trainer)
-  fast = PreTrainedTokenizerFast(tokenizer_object=tok, model_max_length=model_max_length, **SPECIAL_TOKENS)
+  fast = PreTrainedTokenizerFast(tokenizer_object=tok, model_max_length=model_max_length, **special_tokens)
   fast.chat_template = chat_template
   fast.save_pretrained(out_dir)
   return fast

@@ -45,3 +45,14 @@ class Checkpointer:
   def close(self) -> None:
     self.manager.wait_until_finished()
     self.manager.close()
+
+
+def load_params(workdir: str, step: int | None = None):
+  """The parameters saved in a run directory (latest step by default), as host arrays."""
+  manager = ocp.CheckpointManager(os.path.join(os.path.abspath(workdir), "checkpoints"))
+  step = manager.latest_step() if step is None else step
+  if step is None:
+    raise FileNotFoundError(f"no checkpoint in {workdir}/checkpoints")
+  restored = manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore()))
+  manager.close()
+  return restored.state["params"]

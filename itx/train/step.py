@@ -66,7 +66,7 @@ def make_train_step(model: nn.Module, tx: optax.GradientTransformation, schedule
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
     metrics = {"loss": loss_sum / denom, "target_tokens": count,
-               "grad_norm": optax.global_norm(grads), "learning_rate": schedule(state.step)}
+               "grad_norm": optax.tree.norm(grads), "learning_rate": schedule(state.step)}
     return TrainState(step=state.step + 1, params=params, opt_state=opt_state), metrics
 
   batch_shardings = {k: batch_sharding for k in ("inputs", "targets", "weights", "segment_ids", "positions")}

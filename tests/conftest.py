@@ -1,0 +1,19 @@
+"""Every test runs on 8 simulated CPU devices (a TPU slice in miniature) and an isolated cache."""
+
+import os
+import tempfile
+
+os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8").strip()
+os.environ.setdefault("ITX_CACHE", tempfile.mkdtemp(prefix="itx-test-cache-"))
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import jax  # noqa: E402  (after XLA_FLAGS)
+import pytest  # noqa: E402
+
+jax.config.update("jax_default_matmul_precision", "highest")
+
+
+@pytest.fixture(scope="session")
+def toy_tokenizer():
+  from itx.data.chat import load_tokenizer
+  return load_tokenizer("builtin:toy")

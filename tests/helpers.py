@@ -1,0 +1,26 @@
+"""Shared test helpers."""
+
+import jax
+import numpy as np
+
+
+def tiny_config(**model):
+  """The smoke config with a tiny model; tests change what they study."""
+  from configs import smoke
+  c = smoke.get_config()
+  c.model.update({**dict(d_model=32, n_layers=2, n_heads=4, n_kv_heads=2, mlp_dim=64), **model})
+  c.log.progress_bar = False
+  c.log.tensorboard = False
+  return c
+
+
+def assert_trees_close(actual, expected, rtol=1e-5):
+  """Each leaf's max abs difference is within rtol of that leaf's largest magnitude (float32 sums
+  in another order differ by about 1e-7 of the scale; a real bug differs by far more)."""
+  a_leaves, e_leaves = jax.tree.leaves(actual), jax.tree.leaves(expected)
+  assert len(a_leaves) == len(e_leaves)
+  for (path, a), e in zip(jax.tree_util.tree_leaves_with_path(actual), e_leaves):
+    a, e = np.asarray(a, np.float64), np.asarray(e, np.float64)
+    assert a.shape == e.shape, path
+    err, scale = np.max(np.abs(a - e)), max(np.max(np.abs(e)), 1e-12)
+    assert err <= rtol * scale, f"{jax.tree_util.keystr(path)}: max diff {err:.3g} vs scale {scale:.3g}"

@@ -1,0 +1,77 @@
+"""The whole loop: the smoke config learns, a resumed run equals an uninterrupted one, and the
+command line refuses unknown config keys."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from helpers import assert_trees_close, tiny_config
+from itx.train.checkpoint import load_params
+from itx.train.loop import train
+from itx.train.metrics import read_metrics
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def resume_config():
+  c = tiny_config()
+  c.data.seq_len = 64
+  c.train.update(steps=6, batch_size=8, learning_rate=3e-3, warmup_steps=2)
+  c.checkpoint.update(every_steps=2, keep=10)
+  c.log.every_steps = 1
+  return c
+
+
+def test_resumed_run_equals_uninterrupted_run(tmp_path):
+  straight, resumed = str(tmp_path / "straight"), str(tmp_path / "resumed")
+  train(resume_config(), straight)
+  train(resume_config(), resumed, stop_after=3)  # as if preempted after step 3
+  assert [m["step"] for m in read_metrics(resumed)] == [1, 2, 3]
+  train(resume_config(), resumed)
+  a, b = read_metrics(straight), read_metrics(resumed)
+  assert [m["step"] for m in b] == list(range(1, 7))
+  np.testing.assert_allclose([m["loss"] for m in b], [m["loss"] for m in a], rtol=1e-6)
+  np.testing.assert_array_equal([m["target_tokens"] for m in b], [m["target_tokens"] for m in a])
+  assert_trees_close(load_params(resumed), load_params(straight), rtol=1e-6)
+
+
+def test_rerun_after_crash_drops_metrics_past_the_checkpoint(tmp_path):
+  workdir = str(tmp_path / "run")
+  train(resume_config(), workdir, stop_after=4)
+  with open(os.path.join(workdir, "metrics.jsonl"), "a") as f:  # logged, then the job died before saving
+    f.write(json.dumps({"step": 5, "loss": 0.0}) + "\n")
+  train(resume_config(), workdir)
+  steps = [m["step"] for m in read_metrics(workdir)]
+  assert steps == list(range(1, 7))
+
+
+def test_smoke_config_learns(tmp_path):
+  c = tiny_config()
+  c.log.every_steps = 1
+  last = train(c, str(tmp_path / "smoke"))
+  losses = [m["loss"] for m in read_metrics(str(tmp_path / "smoke"))]
+  assert last["step"] == 30 and len(losses) == 30
+  assert np.mean(losses[-5:]) < 0.6 * np.mean(losses[:5]), losses
+  assert os.listdir(tmp_path / "smoke" / "checkpoints")
+
+
+def run_cli(*args):
+  return subprocess.run([sys.executable, "-m", "itx.main", *args], cwd=ROOT, capture_output=True, text=True,
+                        timeout=300)
+
+
+def test_cli_trains_and_overrides_fields(tmp_path):
+  out = run_cli("--config=configs/smoke.py", f"--workdir={tmp_path}", "--config.train.steps=3",
+                "--config.model.d_model=32", "--config.log.progress_bar=False")
+  assert out.returncode == 0, out.stderr[-3000:]
+  assert json.loads(out.stdout.strip().splitlines()[-1])["step"] == 3
+
+
+def test_cli_rejects_unknown_config_key(tmp_path):
+  out = run_cli("--config=configs/smoke.py", f"--workdir={tmp_path}", "--config.train.stepz=3")
+  assert out.returncode != 0
+  assert "stepz" in out.stderr
