@@ -26,6 +26,7 @@ def get_config() -> ml_collections.ConfigDict:
       dtype="float32",         # compute dtype; bfloat16 on TPU/GPU
       param_dtype="float32",
       remat="none",            # none | full | dots
+      scan_unroll=1,           # layers per scan iteration (n_layers: fully unrolled)
       tokenizer="builtin:toy",  # a Hugging Face tokenizer directory, or builtin:NAME
       init_seed=0,
   ))

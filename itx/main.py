@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 
 from absl import app, flags
 from ml_collections import config_flags
@@ -28,8 +29,18 @@ def main(argv) -> None:
   print(json.dumps({"workdir": _WORKDIR.value, **last}))
 
 
+def _parse_flags(argv):
+  """absl's parser, with a one-line error (not a traceback) for a bad --config override."""
+  try:
+    return flags.FLAGS(argv)
+  except (AttributeError, KeyError, TypeError, ValueError, flags.Error) as e:
+    message = str(e).replace("\\n", " ").replace("\n", " ").replace("\\'", "'").strip("'\" ")
+    sys.stderr.write(f"itx: bad command line: {message}\n")
+    sys.exit(2)
+
+
 def run() -> None:
-  app.run(main)
+  app.run(main, flags_parser=_parse_flags)
 
 
 if __name__ == "__main__":

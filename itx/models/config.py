@@ -28,6 +28,7 @@ class ModelConfig:
   dtype: str = "float32"
   param_dtype: str = "float32"
   remat: str = "none"
+  scan_unroll: int = 1  # layers per scan iteration: more unrolling, faster steps, longer compiles
 
   def __post_init__(self):
     if self.n_heads % self.n_kv_heads:

@@ -1,0 +1,123 @@
+"""Training throughput: itx against transformers' PyTorch LlamaForCausalLM, same work, one script.
+
+Same Llama shape, batch, sequence length, AdamW and float32 for both; random tokens (no data
+loading in the timed loop). Prints tokens/s of each, their ratio, and itx's model FLOPs utilisation
+against a matmul peak measured in this same run (the machine is noisy: compare within a run).
+
+  python benchmarks/train_throughput.py [--steps 8] [--d_model 512] ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def matmul_peak(n: int = 2048, repeats: int = 10) -> float:
+  """FLOP/s of a large float32 matmul: the practical peak of this machine."""
+  a = jnp.ones((n, n), jnp.float32)
+  f = jax.jit(lambda x: x @ x)
+  f(a).block_until_ready()
+  t = time.perf_counter()
+  for _ in range(repeats):
+    a = f(a)
+  a.block_until_ready()
+  return 2 * n ** 3 * repeats / (time.perf_counter() - t)
+
+
+def itx_tokens_per_s(args, tokens: np.ndarray) -> float:
+  from configs import base
+  from itx import sharding
+  from itx.models import ModelConfig, Transformer
+  from itx.train import optim, state as state_lib
+  from itx.train.step import make_train_step
+
+  c = base.get_config()
+  c.model.update(vocab_size=args.vocab, d_model=args.d_model, n_layers=args.layers, n_heads=args.heads,
+                 n_kv_heads=args.heads, mlp_dim=args.mlp, head_dim=args.d_model // args.heads,
+                 scan_unroll=args.layers)
+  c.train.update(steps=1000, batch_size=args.batch, weight_decay=0.0, clip_norm=0.0, warmup_steps=0)
+  mesh = sharding.make_mesh(c.mesh, jax.devices()[:1])
+  rules = sharding.rules_from_config(c.mesh)
+  model = Transformer(ModelConfig.from_config(c.model))
+  tx = optim.make_optimizer(c.train)
+  _, shardings = state_lib.state_shardings(model, tx, mesh, rules)
+  bs = sharding.batch_sharding(mesh, rules)
+  step = make_train_step(model, tx, optim.learning_rate_schedule(c.train), grad_accum=1, mesh=mesh, rules=rules,
+                         shardings=shardings, batch_sharding=bs)
+  state = state_lib.init_state(model, tx, mesh, rules, 0)
+  b, t = tokens.shape[0], tokens.shape[1] - 1
+  batch = {"inputs": tokens[:, :-1], "targets": tokens[:, 1:], "weights": np.ones((b, t), np.float32),
+           "segment_ids": np.ones((b, t), np.int32), "positions": np.broadcast_to(np.arange(t), (b, t)).astype(np.int32)}
+  batch = {k: jax.device_put(v, bs) for k, v in batch.items()}
+  for _ in range(2):  # compile and warm up
+    state, m = step(state, batch)
+  jax.block_until_ready(m)
+  start = time.perf_counter()
+  for _ in range(args.steps):
+    state, m = step(state, batch)
+  jax.block_until_ready(m)
+  return args.steps * b * t / (time.perf_counter() - start)
+
+
+def torch_tokens_per_s(args, tokens: np.ndarray) -> float:
+  import torch
+  from transformers import LlamaConfig, LlamaForCausalLM
+
+  torch.manual_seed(0)
+  cfg = LlamaConfig(vocab_size=args.vocab, hidden_size=args.d_model, intermediate_size=args.mlp,
+                    num_hidden_layers=args.layers, num_attention_heads=args.heads, num_key_value_heads=args.heads,
+                    max_position_embeddings=tokens.shape[1], tie_word_embeddings=False)
+  model = LlamaForCausalLM(cfg).float().train()
+  opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.0)
+  ids = torch.from_numpy(tokens.astype(np.int64))
+  inputs, labels = ids[:, :-1], ids[:, 1:]
+
+  def one_step():
+    logits = model(input_ids=inputs).logits
+    loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1))
+    loss.backward()
+    opt.step()
+    opt.zero_grad(set_to_none=True)
+
+  for _ in range(2):
+    one_step()
+  start = time.perf_counter()
+  for _ in range(args.steps):
+    one_step()
+  return args.steps * inputs.numel() / (time.perf_counter() - start)
+
+
+def main():
+  p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+  p.add_argument("--steps", type=int, default=8)
+  p.add_argument("--batch", type=int, default=8)
+  p.add_argument("--seq_len", type=int, default=256)
+  p.add_argument("--vocab", type=int, default=8192)
+  p.add_argument("--d_model", type=int, default=512)
+  p.add_argument("--layers", type=int, default=4)
+  p.add_argument("--heads", type=int, default=8)
+  p.add_argument("--mlp", type=int, default=1408)
+  args = p.parse_args()
+
+  from itx.models import ModelConfig
+  mc = ModelConfig(vocab_size=args.vocab, d_model=args.d_model, n_layers=args.layers, n_heads=args.heads,
+                   n_kv_heads=args.heads, mlp_dim=args.mlp)
+  tokens = np.random.default_rng(0).integers(0, args.vocab, (args.batch, args.seq_len + 1)).astype(np.int32)
+  print(f"model: {mc.num_params():,} parameters; batch {args.batch} x {args.seq_len} tokens; float32; AdamW")
+  peak = matmul_peak()
+  print(f"matmul peak (f32, measured now): {peak / 1e9:.1f} GFLOP/s")
+  itx_tps = itx_tokens_per_s(args, tokens)
+  torch_tps = torch_tokens_per_s(args, tokens)
+  mfu = itx_tps * mc.flops_per_token(args.seq_len) / peak
+  print(f"itx (JAX/XLA):               {itx_tps:10.1f} tokens/s   MFU {mfu:.1%} of the measured peak")
+  print(f"transformers (PyTorch, CPU): {torch_tps:10.1f} tokens/s")
+  print(f"ratio itx / transformers:    {itx_tps / torch_tps:10.2f}")
+
+
+if __name__ == "__main__":
+  main()
