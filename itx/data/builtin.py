@@ -63,25 +63,29 @@ def _toy_dir() -> str:
   return final
 
 
-_DATASETS = {"toy": lambda: os.path.join(_toy_dir(), "train.jsonl")}
-_TOKENIZERS = {"toy": lambda: os.path.join(_toy_dir(), "tokenizer")}
+_ROOTS = {"toy": _toy_dir}
 
 
-def register(name: str, *, data=None, tokenizer=None) -> None:
-  """Adds a built-in world: `data()` and `tokenizer()` return paths, generating on first use."""
-  if data is not None:
-    _DATASETS[name] = data
-  if tokenizer is not None:
-    _TOKENIZERS[name] = tokenizer
+def register(name: str, root) -> None:
+  """Adds a built-in world: `root()` returns its directory, generating it on first use.
+
+  In configs, `builtin:NAME` is the world's `train.jsonl`, `builtin:NAME/SUB/PATH` a file or folder
+  inside it, and a tokenizer `builtin:NAME` its `tokenizer/` directory.
+  """
+  _ROOTS[name] = root
 
 
-def data_path(name: str) -> str:
-  if name not in _DATASETS:
-    raise ValueError(f"unknown built-in dataset 'builtin:{name}' (known: {sorted(_DATASETS)})")
-  return _DATASETS[name]()
+def _root(name: str) -> str:
+  if name not in _ROOTS:
+    raise ValueError(f"unknown built-in world 'builtin:{name}' (known: {sorted(_ROOTS)})")
+  return _ROOTS[name]()
+
+
+def data_path(spec: str) -> str:
+  """`NAME` or `NAME/SUB/PATH` (the part after `builtin:`) -> a path on disk."""
+  name, _, sub = spec.partition("/")
+  return os.path.join(_root(name), sub or "train.jsonl")
 
 
 def tokenizer_dir(name: str) -> str:
-  if name not in _TOKENIZERS:
-    raise ValueError(f"unknown built-in tokenizer 'builtin:{name}' (known: {sorted(_TOKENIZERS)})")
-  return _TOKENIZERS[name]()
+  return os.path.join(_root(name), "tokenizer")
