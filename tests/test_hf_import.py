@@ -1,0 +1,110 @@
+"""Hugging Face checkpoints: imported weights give transformers' PyTorch logits, sharded or not."""
+
+import jax
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+from itx import sharding  # noqa: E402
+from itx.hf import config_map, weights  # noqa: E402
+from itx.models import ModelConfig, Transformer  # noqa: E402
+from itx.train import state as state_lib  # noqa: E402
+from configs import base  # noqa: E402
+
+SHAPE = dict(vocab_size=256, hidden_size=64, intermediate_size=96, num_hidden_layers=2,
+             num_attention_heads=8, num_key_value_heads=4)
+VARIANTS = {
+    "llama-gqa": (transformers.LlamaConfig, dict()),
+    "llama-tied-rope5e5": (transformers.LlamaConfig, dict(tie_word_embeddings=True, rope_theta=500000.0)),
+    "llama-head_dim": (transformers.LlamaConfig, dict(head_dim=16)),
+    "mistral": (transformers.MistralConfig, dict(sliding_window=None)),
+    "qwen2-bias": (transformers.Qwen2Config, dict()),
+    "qwen2-tied": (transformers.Qwen2Config, dict(tie_word_embeddings=True, rope_theta=1e6)),
+}
+
+
+def save_tiny(tmp_path, name, max_shard_size="100KB"):
+  cls, extra = VARIANTS[name]
+  cfg = cls(**SHAPE, **extra)
+  torch.manual_seed(0)
+  model = transformers.AutoModelForCausalLM.from_config(cfg).float().eval()
+  with torch.no_grad():  # Qwen2 initialises biases to zero: make them matter
+    for n, p in model.named_parameters():
+      if n.endswith("bias") or "norm" in n:
+        p.add_(torch.randn_like(p) * 0.1)
+  out = tmp_path / name
+  model.save_pretrained(out, max_shard_size=max_shard_size)  # shards + index
+  return model, str(out)
+
+
+def import_model(hf_dir, mesh_axes=(1, 1, 1), devices=None):
+  c = base.get_config()
+  c.mesh.data, c.mesh.fsdp, c.mesh.tensor = mesh_axes
+  fields = config_map.model_fields(config_map.read_config(hf_dir), max_len=64)
+  cfg = ModelConfig(**fields)
+  mesh = sharding.make_mesh(c.mesh, devices or jax.devices()[:1])
+  rules = sharding.rules_from_config(c.mesh)
+  abstract, shardings = state_lib.param_shardings(Transformer(cfg), mesh, rules)
+  return cfg, weights.load_params(hf_dir, cfg, abstract, shardings), mesh, rules
+
+
+def itx_logits(cfg, params, tokens, mesh, rules):
+  import flax.linen as nn
+  model = Transformer(cfg)
+  with jax.set_mesh(mesh), nn.logical_axis_rules(rules):
+    return np.asarray(jax.jit(lambda p, t: model.apply({"params": p}, t))(params, tokens))
+
+
+def torch_logits(model, tokens):
+  with torch.no_grad():
+    return model(torch.from_numpy(np.asarray(tokens, np.int64))).logits.numpy()
+
+
+TOKENS = np.random.default_rng(0).integers(0, 256, (2, 24)).astype(np.int32)
+
+
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_imported_weights_give_reference_logits(tmp_path, name):
+  model, hf_dir = save_tiny(tmp_path, name)
+  cfg, params, mesh, rules = import_model(hf_dir)
+  diff = np.max(np.abs(itx_logits(cfg, params, TOKENS, mesh, rules) - torch_logits(model, TOKENS)))
+  print(f"{name}: max |logit difference| = {diff:.2e}")
+  assert diff <= 1e-4
+
+
+@pytest.mark.parametrize("name", ["llama-gqa", "qwen2-bias"])
+def test_import_on_eight_devices_with_fsdp_and_tensor_sharding(tmp_path, name):
+  model, hf_dir = save_tiny(tmp_path, name)
+  cfg, params, mesh, rules = import_model(hf_dir, (2, 2, 2), jax.devices())
+  q = params["layers"]["attn"]["q_proj"]["kernel"]
+  assert len(q.sharding.device_set) == 8 and not q.sharding.is_fully_replicated
+  assert q.addressable_shards[0].data.shape == (2, 32, 4, 8)  # fsdp halves embed, tensor halves heads
+  diff = np.max(np.abs(itx_logits(cfg, params, TOKENS, mesh, rules) - torch_logits(model, TOKENS)))
+  print(f"{name} on 8 devices (2x2x2): max |logit difference| = {diff:.2e}")
+  assert diff <= 1e-4
+
+
+def test_unsupported_options_are_refused_by_name():
+  cfg = transformers.LlamaConfig(**SHAPE, rope_scaling={"rope_type": "yarn", "factor": 4.0}).to_dict()
+  with pytest.raises(config_map.UnsupportedCheckpoint, match="yarn"):
+    config_map.model_fields(cfg)
+  with pytest.raises(config_map.UnsupportedCheckpoint, match="sliding_window=32"):
+    config_map.model_fields(transformers.MistralConfig(**SHAPE, sliding_window=32).to_dict(), max_len=64)
+  assert config_map.model_fields(transformers.MistralConfig(**SHAPE, sliding_window=128).to_dict(), max_len=64)
+  with pytest.raises(config_map.UnsupportedCheckpoint, match="gemma"):
+    config_map.model_fields({**cfg, "model_type": "gemma"})
+  with pytest.raises(config_map.UnsupportedCheckpoint, match="attention_bias"):
+    config_map.model_fields(transformers.LlamaConfig(**SHAPE, attention_bias=True).to_dict())
+
+
+def test_pickle_checkpoint_is_refused_with_a_conversion_hint(tmp_path):
+  model, hf_dir = save_tiny(tmp_path, "llama-gqa")
+  import os
+  for f in os.listdir(hf_dir):
+    if f.endswith((".safetensors", ".json")) and f != "config.json":
+      os.remove(os.path.join(hf_dir, f))
+  (tmp_path / "llama-gqa" / "pytorch_model.bin").write_bytes(b"not read")
+  with pytest.raises(FileNotFoundError, match="safe_serialization=True"):
+    weights.SafetensorsReader(hf_dir)
