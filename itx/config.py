@@ -38,6 +38,9 @@ def validate(c: ml_collections.ConfigDict, *, process_count: int = 1) -> None:
     raise ConfigError(f"config.train.batch_size={t.batch_size} is not divisible by train.grad_accum={t.grad_accum}")
   if t.batch_size % process_count:
     raise ConfigError(f"config.train.batch_size={t.batch_size} is not divisible by the {process_count} hosts")
+  init = c.model.init_from
+  if init and not init.startswith(("hf:", "itx:")):
+    raise ConfigError(f"config.model.init_from={init!r}: expected '', 'hf:/path' or 'itx:/path'")
   if c.data.seq_len < 2:
     raise ConfigError(f"config.data.seq_len={c.data.seq_len}: must be at least 2")
 
@@ -51,10 +54,28 @@ def check_batch_fits_mesh(c: ml_collections.ConfigDict, mesh) -> None:
         f"data x fsdp = {shards} devices")
 
 
-def resolved(c: ml_collections.ConfigDict, *, vocab_size: int) -> ml_collections.ConfigDict:
-  """A copy with derived fields filled in (the vocabulary from the tokenizer, head_dim)."""
+def hf_init_dir(c: ml_collections.ConfigDict) -> str | None:
+  init = c.model.init_from
+  return init.removeprefix("hf:") if init.startswith("hf:") else None
+
+
+def tokenizer_path(c: ml_collections.ConfigDict) -> str:
+  if c.model.tokenizer:
+    return c.model.tokenizer
+  if hf_init_dir(c):
+    return hf_init_dir(c)
+  raise ConfigError("config.model.tokenizer is empty and model.init_from names no Hugging Face directory")
+
+
+def resolved(c: ml_collections.ConfigDict, *, vocab_size: int, hf_fields: dict | None = None) -> ml_collections.ConfigDict:
+  """A copy with derived fields filled in: the architecture of an `hf:` checkpoint, the vocabulary
+  from the tokenizer, head_dim."""
   c = ml_collections.ConfigDict(c.to_dict())
-  if c.model.vocab_from_tokenizer:
+  if hf_fields:
+    c.model.update(hf_fields)
+    if c.model.vocab_size < vocab_size:
+      raise ConfigError(f"{c.model.init_from}: vocab_size {c.model.vocab_size} < the tokenizer's {vocab_size}")
+  elif c.model.vocab_from_tokenizer:
     c.model.vocab_size = vocab_size
   elif c.model.vocab_size < vocab_size:
     raise ConfigError(f"config.model.vocab_size={c.model.vocab_size} is smaller than the tokenizer's {vocab_size}")

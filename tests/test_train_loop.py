@@ -75,3 +75,14 @@ def test_cli_rejects_unknown_config_key(tmp_path):
   out = run_cli("--config=configs/smoke.py", f"--workdir={tmp_path}", "--config.train.stepz=3")
   assert out.returncode != 0
   assert "stepz" in out.stderr
+
+
+def test_init_from_another_run_starts_from_its_parameters(tmp_path):
+  first, second = str(tmp_path / "first"), str(tmp_path / "second")
+  train(resume_config(), first, stop_after=2)
+  c = resume_config()
+  c.model.init_from = f"itx:{first}"
+  c.train.update(steps=1, learning_rate=0.0, weight_decay=0.0)  # a step that leaves parameters alone
+  c.mesh.fsdp = 2  # and a different sharding than the run it starts from
+  train(c, second)
+  assert_trees_close(load_params(second), load_params(first), rtol=0)

@@ -39,20 +39,38 @@ class Checkpointer:
         state=ocp.args.StandardRestore(target), data=grain.checkpoint.CheckpointRestore(data_iter)))
     return out.state
 
-  def restore_config(self, step: int) -> dict:
-    return self.manager.restore(step, args=ocp.args.Composite(config=ocp.args.JsonRestore())).config
-
   def close(self) -> None:
     self.manager.wait_until_finished()
     self.manager.close()
 
 
-def load_params(workdir: str, step: int | None = None):
-  """The parameters saved in a run directory (latest step by default), as host arrays."""
+def load_params(workdir: str, step: int | None = None, *, abstract_params=None, shardings=None):
+  """The parameters saved in a run directory (latest step by default): placed in `shardings` when
+  given (with `abstract_params`), else as single-device arrays."""
   manager = ocp.CheckpointManager(os.path.join(os.path.abspath(workdir), "checkpoints"))
   step = manager.latest_step() if step is None else step
   if step is None:
     raise FileNotFoundError(f"no checkpoint in {workdir}/checkpoints")
-  restored = manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore()))
+  target = None
+  if abstract_params is not None:
+    target = {"params": jax.tree.map(lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s),
+                                     abstract_params, shardings)}
+  if target is not None:
+    args = ocp.args.PyTreeRestore(item=target, restore_args=ocp.checkpoint_utils.construct_restore_args(target),
+                                  partial_restore=True)
+  else:
+    args = ocp.args.StandardRestore()
+  restored = manager.restore(step, args=ocp.args.Composite(state=args))
   manager.close()
   return restored.state["params"]
+
+
+def load_config(workdir: str, step: int | None = None) -> dict:
+  """The config a run directory was trained with (saved in every checkpoint)."""
+  manager = ocp.CheckpointManager(os.path.join(os.path.abspath(workdir), "checkpoints"))
+  step = manager.latest_step() if step is None else step
+  if step is None:
+    raise FileNotFoundError(f"no checkpoint in {workdir}/checkpoints")
+  config = manager.restore(step, args=ocp.args.Composite(config=ocp.args.JsonRestore())).config
+  manager.close()
+  return config

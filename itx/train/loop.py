@@ -6,7 +6,10 @@ from __future__ import annotations
 import logging
 
 log = logging.getLogger(__name__)
+
+HF_BASE_CONFIG = "hf_base_config.json"  # the config.json of an hf: initialisation, for export
 import os
+import shutil
 import time
 
 import jax
@@ -19,9 +22,11 @@ from itx import sharding
 from itx.data import pipeline
 from itx.data.chat import load_tokenizer
 from itx.data.tokenized import TokenizedSource, tokenize_source
+from itx.hf import config_map as hf_config_map
+from itx.hf import weights as hf_weights
 from itx.models import ModelConfig, Transformer
 from itx.train import optim, state as state_lib
-from itx.train.checkpoint import Checkpointer
+from itx.train.checkpoint import Checkpointer, load_params
 from itx.train.metrics import MetricsWriter, peak_flops_per_device
 from itx.train.step import make_train_step
 
@@ -32,6 +37,22 @@ def build_sources(c: ml_collections.ConfigDict, tok, *, progress: bool = True) -
     sources.append(tokenize_source(name, src, c.data, tok, progress=progress))
     weights.append(float(src.weight))
   return sources, weights
+
+
+def _initial_state(c, model, model_cfg, tx, mesh, rules, abstract, shardings, workdir):
+  """Random parameters, or those of `model.init_from`, placed straight into their shardings."""
+  init = c.model.init_from
+  if not init:
+    return state_lib.init_state(model, tx, mesh, rules, c.model.init_seed)
+  if init.startswith("hf:"):
+    hf_dir = init.removeprefix("hf:")
+    params = hf_weights.load_params(hf_dir, model_cfg, abstract.params, shardings.params)
+    if jax.process_index() == 0:  # export writes the same model_type and special ids back
+      shutil.copy(os.path.join(hf_dir, "config.json"), os.path.join(workdir, HF_BASE_CONFIG))
+  else:
+    params = load_params(init.removeprefix("itx:"), abstract_params=abstract.params, shardings=shardings.params)
+  log.info("initialised from %s", init)
+  return state_lib.state_from_params(params, tx, mesh, shardings)
 
 
 def _summary(c, model_cfg: ModelConfig, mesh, sources) -> str:
@@ -60,8 +81,11 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool | N
   progress = config.log.progress_bar if progress is None else progress
   os.makedirs(workdir, exist_ok=True)
 
-  tok = load_tokenizer(config.model.tokenizer)
-  c = config_lib.resolved(config, vocab_size=len(tok))
+  tok = load_tokenizer(config_lib.tokenizer_path(config))
+  hf_dir = config_lib.hf_init_dir(config)
+  hf_fields = hf_config_map.model_fields(hf_config_map.read_config(hf_dir), where=f"{hf_dir}/config.json",
+                                         max_len=config.data.seq_len) if hf_dir else None
+  c = config_lib.resolved(config, vocab_size=len(tok), hf_fields=hf_fields)
   sources, weights = build_sources(c, tok, progress=progress and jax.process_index() == 0)
 
   mesh = sharding.make_mesh(c.mesh)
@@ -88,7 +112,7 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool | N
     log.info("resumed from %s at step %d", ckpt.directory, start)
   else:
     start = 0
-    state = state_lib.init_state(model, tx, mesh, rules, c.model.init_seed)
+    state = _initial_state(c, model, model_cfg, tx, mesh, rules, abstract, shardings, workdir)
   log.info("itx run in %s\n%s", workdir, _summary(c, model_cfg, mesh, sources))
 
   writer = MetricsWriter(workdir, tensorboard=c.log.tensorboard, resume_step=start)

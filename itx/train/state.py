@@ -52,3 +52,12 @@ def init_state(model: nn.Module, tx, mesh, rules, seed: int) -> TrainState:
 
   with jax.set_mesh(mesh), nn.logical_axis_rules(rules):
     return jax.jit(init, out_shardings=shardings)()
+
+
+def state_from_params(params, tx, mesh, shardings: TrainState) -> TrainState:
+  """A fresh train state (step 0, new optimizer state) around already-placed parameters."""
+  def init(p):
+    return TrainState(step=jnp.zeros((), jnp.int32), params=p, opt_state=tx.init(p))
+
+  with jax.set_mesh(mesh):
+    return jax.jit(init, in_shardings=(shardings.params,), out_shardings=shardings)(params)

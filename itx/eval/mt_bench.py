@@ -1,0 +1,138 @@
+"""MT-Bench-X benchmark folders: questions, reference answers, judge prompts, generation settings
+per category, and model-answer files in MT-Bench's `model_answer` JSONL format.
+
+A benchmark root holds one folder per language, as MT-Bench-X's `data/`:
+  <root>/mt_bench_<LANG>/question.jsonl              80 two-turn questions, ids like "81_DE"
+  <root>/mt_bench_<LANG>/reference_answer/<m>.jsonl  reference answers (math, reasoning, coding)
+  <root>/mt_bench_<LANG>/judge_prompts.jsonl         judge prompts in that language
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+import uuid
+from typing import Mapping, Sequence
+
+LANGUAGES = ("EN", "DE", "FR", "IT", "ES")
+# File order of MT-Bench: ten questions each, ids 81..160.
+CATEGORIES = ("writing", "roleplay", "reasoning", "math", "coding", "extraction", "stem",
+              "humanities")
+# Judged against a reference answer (FastChat's NEED_REF_CATS).
+REFERENCE_CATEGORIES = ("math", "reasoning", "coding")
+# Answer sampling temperature per category (FastChat's temperature_config); 0.0 means greedy.
+TEMPERATURES = {"writing": 0.7, "roleplay": 0.7, "extraction": 0.0, "math": 0.0, "coding": 0.0,
+                "reasoning": 0.0, "stem": 0.1, "humanities": 0.1}
+MAX_NEW_TOKENS = 1024
+FIRST_QUESTION = 81
+_DIR = re.compile(r"^mt_bench_([A-Za-z]+)$")
+
+
+def bench_dir(root: str, lang: str) -> str:
+  return os.path.join(root, f"mt_bench_{lang}")
+
+
+def available_languages(root: str) -> list[str]:
+  """Languages with a question file under `root`, in LANGUAGES order first, then the rest."""
+  found = [m.group(1) for d in sorted(os.listdir(root)) if (m := _DIR.match(d))
+           and os.path.exists(os.path.join(root, d, "question.jsonl"))]
+  return [l for l in LANGUAGES if l in found] + [l for l in found if l not in LANGUAGES]
+
+
+def read_jsonl(path: str) -> list[dict]:
+  """Every non-blank line of `path` parsed as JSON (errors name the file and line)."""
+  rows = []
+  with open(path, encoding="utf-8") as f:
+    for i, line in enumerate(f, 1):
+      if line.strip():
+        try:
+          rows.append(json.loads(line))
+        except json.JSONDecodeError as e:
+          raise ValueError(f"{path}:{i}: {e}") from e
+  return rows
+
+
+def question_number(question_id) -> int:
+  """81 for "81_DE" or 81."""
+  return int(str(question_id).split("_")[0])
+
+
+def question_language(question_id) -> str | None:
+  """"DE" for "81_DE"; None for MT-Bench's plain integer ids."""
+  parts = str(question_id).split("_", 1)
+  return parts[1] if len(parts) == 2 else None
+
+
+def category_of(question_id) -> str:
+  """MT-Bench category from the question number (ten per category from 81); prefer the
+  question file's own `category` field when it is at hand."""
+  i = (question_number(question_id) - FIRST_QUESTION) // 10
+  if not 0 <= i < len(CATEGORIES):
+    raise ValueError(f"question id {question_id!r} is outside MT-Bench's 81..160")
+  return CATEGORIES[i]
+
+
+def load_questions(root: str, lang: str) -> list[dict]:
+  """Questions of one language: [{"question_id", "category", "turns": [q1, q2], ...}]."""
+  return read_jsonl(os.path.join(bench_dir(root, lang), "question.jsonl"))
+
+
+def load_reference_answers(root: str, lang: str, name: str = "gpt-4") -> dict[str, list[str]]:
+  """{question_id: [reference turn 1, reference turn 2]} from reference_answer/<name>.jsonl."""
+  path = os.path.join(bench_dir(root, lang), "reference_answer", f"{name}.jsonl")
+  return {r["question_id"]: answer_turns(r) for r in read_jsonl(path)}
+
+
+def load_judge_prompts(root: str, lang: str, file: str = "judge_prompts.jsonl") -> dict[str, dict]:
+  """{prompt name: {"name", "type", "system_prompt", "prompt_template", "output_format", ...}}."""
+  return {p["name"]: p for p in read_jsonl(os.path.join(bench_dir(root, lang), file))}
+
+
+def generation_settings(category: str) -> dict:
+  """How to sample answers for a question of `category`: {"temperature", "do_sample",
+  "max_new_tokens"}; temperature 0 means greedy decoding."""
+  t = TEMPERATURES[category]
+  return {"temperature": t, "do_sample": t > 0, "max_new_tokens": MAX_NEW_TOKENS}
+
+
+# ---- model answers (FastChat's model_answer/<model_id>.jsonl) ----
+
+def answer_record(question_id, model_id: str, turns: Sequence[str], *,
+                  answer_id: str | None = None, tstamp: float | None = None) -> dict:
+  """One model_answer line: {"question_id", "answer_id", "model_id",
+  "choices": [{"index": 0, "turns": [...]}], "tstamp"}."""
+  return {"question_id": question_id, "answer_id": answer_id or uuid.uuid4().hex[:22],
+          "model_id": model_id, "choices": [{"index": 0, "turns": list(turns)}],
+          "tstamp": time.time() if tstamp is None else tstamp}
+
+
+def answer_turns(record: Mapping) -> list[str]:
+  """The answer texts of the first choice of a model_answer (or reference) record."""
+  return list(record["choices"][0]["turns"])
+
+
+def write_answers(path: str, model_id: str, answers: Mapping) -> None:
+  """Write {question_id: [turn texts]} as a model_answer file, sorted by question number
+  (replaces the file; written to a temporary file first so a crash leaves the old one)."""
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  tmp = path + ".tmp"
+  with open(tmp, "w", encoding="utf-8") as f:
+    for qid in sorted(answers, key=lambda q: (question_number(q), str(q))):
+      f.write(json.dumps(answer_record(qid, model_id, answers[qid]), ensure_ascii=False) + "\n")
+  os.replace(tmp, path)
+
+
+def read_answers(path: str) -> dict:
+  """{question_id: model_answer record}; a later line for the same question wins (as FastChat)."""
+  return {r["question_id"]: r for r in read_jsonl(path)}
+
+
+def load_model_answers(answer_dir: str) -> dict[str, dict]:
+  """{model_id: {question_id: record}} for every <model_id>.jsonl in `answer_dir`."""
+  out = {}
+  for name in sorted(os.listdir(answer_dir)):
+    if name.endswith(".jsonl"):
+      out[name[:-len(".jsonl")]] = read_answers(os.path.join(answer_dir, name))
+  return out

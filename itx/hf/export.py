@@ -1,0 +1,55 @@
+"""Writing an itx run back as a Hugging Face directory that transformers loads unchanged:
+safetensors shards (+ index), config.json, generation_config.json and the tokenizer files."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import jax
+import ml_collections
+import numpy as np
+
+from itx import config as config_lib
+from itx.data.cache import atomic_dir
+from itx.data.chat import load_tokenizer
+from itx.hf import config_map, weights
+from itx.models import ModelConfig
+from itx.train.checkpoint import load_config, load_params
+
+_DTYPES = {"float32": np.float32, "bfloat16": "bfloat16", "float16": np.float16}
+
+
+def export_run(workdir: str, out_dir: str, *, step: int | None = None, dtype: str | None = None,
+               max_shard_bytes: int = 2 * 1024**3) -> str:
+  """Exports the checkpoint of `workdir` (latest step by default) to `out_dir` (must not exist)."""
+  if os.path.exists(out_dir):
+    raise FileExistsError(f"{out_dir} exists: itx does not overwrite an export")
+  c = ml_collections.ConfigDict(load_config(workdir, step))
+  model_cfg = ModelConfig.from_config(c.model)
+  params = load_params(workdir, step)
+  tok = load_tokenizer(config_lib.tokenizer_path(c))
+  base_path = os.path.join(workdir, "hf_base_config.json")
+  base = None
+  if os.path.exists(base_path):
+    with open(base_path) as f:
+      base = json.load(f)
+  np_dtype = None
+  if dtype:
+    import ml_dtypes
+    np_dtype = ml_dtypes.bfloat16 if dtype == "bfloat16" else _DTYPES[dtype]
+  hf_cfg = config_map.hf_config(model_cfg, base, tokenizer=tok)
+  if dtype:
+    hf_cfg["dtype"] = dtype
+  if jax.process_index() != 0:
+    weights.save_params(params, model_cfg, out_dir, dtype=np_dtype, max_shard_bytes=max_shard_bytes)
+    return out_dir
+  with atomic_dir(os.path.abspath(out_dir)) as tmp:  # a crash leaves no half-written export
+    weights.save_params(params, model_cfg, tmp, dtype=np_dtype, max_shard_bytes=max_shard_bytes)
+    with open(os.path.join(tmp, "config.json"), "w") as f:
+      json.dump(hf_cfg, f, indent=2)
+    gen = {k: hf_cfg.get(k) for k in ("bos_token_id", "eos_token_id", "pad_token_id") if hf_cfg.get(k) is not None}
+    with open(os.path.join(tmp, "generation_config.json"), "w") as f:
+      json.dump(gen, f, indent=2)
+    tok.save_pretrained(tmp)
+  return out_dir
