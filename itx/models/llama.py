@@ -112,10 +112,15 @@ class Projection(nn.Module):
 
 
 class Attention(nn.Module):
+  """Self-attention. Training: keys are the row's own tokens. Decoding: `layer_cache` = (k, v)
+  [b, S, kv_heads, d] holds slot s = position s; the new keys are written at their positions and
+  the queries attend over the whole cache, masked by `cache_segment_ids` [b, S] (0 = empty slot).
+  Returns (output, updated layer_cache or None)."""
+
   cfg: ModelConfig
 
   @nn.compact
-  def __call__(self, x, segment_ids, positions):
+  def __call__(self, x, segment_ids, positions, layer_cache=None, cache_segment_ids=None):
     cfg = self.cfg
     hd = cfg.head_size
 
@@ -129,10 +134,18 @@ class Attention(nn.Module):
     v = constrain(proj("v_proj", cfg.n_kv_heads, "kv_heads"),
                   ("activation_batch", "activation_length", "activation_kv_heads", None))
     q, k = rotary(q, positions, cfg.rope_theta), rotary(k, positions, cfg.rope_theta)
-    mask = attention_mask(segment_ids, positions, segment_ids, positions)
-    out = attend(q, k, v, mask, cfg.compute_dtype)
+    if layer_cache is None:
+      mask = attention_mask(segment_ids, positions, segment_ids, positions)
+    else:
+      rows = jnp.arange(x.shape[0])[:, None]
+      k = layer_cache[0].at[rows, positions].set(k.astype(layer_cache[0].dtype))
+      v = layer_cache[1].at[rows, positions].set(v.astype(layer_cache[1].dtype))
+      layer_cache = (k, v)
+      slots = jnp.broadcast_to(jnp.arange(k.shape[1]), cache_segment_ids.shape)
+      mask = attention_mask(segment_ids, positions, cache_segment_ids, slots)
+    out = attend(q, k.astype(q.dtype), v.astype(q.dtype), mask, cfg.compute_dtype)
     out = constrain(out, ("activation_batch", "activation_length", "activation_heads", None))
-    return Projection(("heads", "head_dim"), (cfg.d_model,), ("embed",), cfg, name="o_proj")(out)
+    return Projection(("heads", "head_dim"), (cfg.d_model,), ("embed",), cfg, name="o_proj")(out), layer_cache
 
 
 class MLP(nn.Module):
@@ -151,13 +164,15 @@ class Block(nn.Module):
   cfg: ModelConfig
 
   @nn.compact
-  def __call__(self, x, segment_ids, positions):
+  def __call__(self, x, segment_ids, positions, layer_cache=None, cache_segment_ids=None):
     cfg = self.cfg
     norm = functools.partial(RMSNorm, eps=cfg.norm_eps, dtype=cfg.compute_dtype, param_dtype=cfg.weight_dtype)
-    x = x + Attention(cfg, name="attn")(norm(name="input_norm")(x), segment_ids, positions)
+    h, layer_cache = Attention(cfg, name="attn")(norm(name="input_norm")(x), segment_ids, positions,
+                                                 layer_cache, cache_segment_ids)
+    x = x + h
     x = x + MLP(cfg, name="mlp")(norm(name="post_attn_norm")(x))
     x = constrain(x, ("activation_batch", "activation_length", "activation_embed"))
-    return x, None
+    return x, layer_cache
 
 
 _REMAT = {
@@ -184,27 +199,47 @@ class Transformer(nn.Module):
         embedding_init=nn.with_logical_partitioning(nn.initializers.normal(0.02), ("vocab", "embed")))
     self.layers = nn.scan(
         block, variable_axes={"params": 0}, split_rngs={"params": True},
-        in_axes=(nn.broadcast, nn.broadcast), length=cfg.n_layers, unroll=cfg.scan_unroll,
+        in_axes=(nn.broadcast, nn.broadcast, 0, nn.broadcast), length=cfg.n_layers, unroll=cfg.scan_unroll,
         metadata_params={nn.PARTITION_NAME: "layers"})(cfg)
     self.final_norm = RMSNorm(cfg.norm_eps, cfg.compute_dtype, cfg.weight_dtype)
     if not cfg.tie_embeddings:
       self.lm_head = Projection(("embed",), (cfg.vocab_size,), ("vocab",), cfg)
 
-  def hidden_states(self, tokens, segment_ids, positions):
-    x = self.embed(tokens)
-    x = constrain(x, ("activation_batch", "activation_length", "activation_embed"))
-    x, _ = self.layers(x, segment_ids, positions)
-    return self.final_norm(x)
+  def __call__(self, tokens, segment_ids=None, positions=None, cache=None, logit_indices=None):
+    """Logits [b, t, vocab] in float32 (or [b, 1, vocab] at `logit_indices` [b]).
 
-  def __call__(self, tokens, segment_ids=None, positions=None):
+    cache: None (training), or a decode cache (see `init_cache`); then returns (logits, new cache).
+    """
     if segment_ids is None:
       segment_ids = jnp.ones_like(tokens)
     if positions is None:
       positions = jnp.broadcast_to(jnp.arange(tokens.shape[1]), tokens.shape)
-    x = self.hidden_states(tokens, segment_ids, positions)
+    x = self.embed(tokens)
+    x = constrain(x, ("activation_batch", "activation_length", "activation_embed"))
+    layer_cache = cache_segments = None
+    if cache is not None:
+      rows = jnp.arange(tokens.shape[0])[:, None]
+      cache_segments = cache["segment_ids"].at[rows, positions].set(segment_ids)
+      layer_cache = (cache["k"], cache["v"])
+    x, layer_cache = self.layers(x, segment_ids, positions, layer_cache, cache_segments)
+    if logit_indices is not None:
+      x = jnp.take_along_axis(x, logit_indices[:, None, None], axis=1)
+    x = self.final_norm(x)
     if self.cfg.tie_embeddings:
       logits = self.embed.attend(x)
     else:
       logits = self.lm_head(x)
-    logits = constrain(logits, ("activation_batch", "activation_length", "activation_vocab"))
-    return logits.astype(jnp.float32)
+    logits = constrain(logits, ("activation_batch", "activation_length", "activation_vocab")).astype(jnp.float32)
+    if cache is None:
+      return logits
+    return logits, {"k": layer_cache[0], "v": layer_cache[1], "segment_ids": cache_segments}
+
+
+def init_cache(cfg: ModelConfig, batch: int, max_len: int, dtype=None) -> dict:
+  """An empty decode cache: k, v [layers, batch, max_len, kv_heads, head_dim]; segment_ids [batch,
+  max_len] (0 = empty slot). Slot s holds position s."""
+  dtype = dtype or cfg.compute_dtype
+  shape = (cfg.n_layers, batch, max_len, cfg.n_kv_heads, cfg.head_size)
+  axes = ("layers", "activation_batch", "activation_length", "activation_kv_heads", None)
+  return {"k": constrain(jnp.zeros(shape, dtype), axes), "v": constrain(jnp.zeros(shape, dtype), axes),
+          "segment_ids": jnp.zeros((batch, max_len), jnp.int32)}

@@ -1,0 +1,159 @@
+"""Decoding with a key/value cache: a jit-compiled prefill, then jit-compiled one-token steps.
+
+Prompts of different lengths share a batch (right-padded; each row decodes from its own position).
+Sampling per row: greedy (temperature 0), or temperature with optional top-k and top-p, from a seed.
+A row stops at an end-of-turn token, at a stop string, or after `max_new_tokens`. Shapes are
+bucketed (batch and prompt length rounded up) so a new prompt length rarely recompiles.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from itx.data.chat import end_of_turn_ids
+from itx.models.llama import Transformer, init_cache
+
+
+@dataclasses.dataclass(frozen=True)
+class SamplingParams:
+  temperature: float = 0.0   # 0: greedy
+  top_k: int = 0             # 0: no top-k cut
+  top_p: float = 1.0         # 1: no nucleus cut
+  max_new_tokens: int = 256
+  stop_strings: tuple[str, ...] = ()
+  seed: int = 0
+
+
+def prompt_ids(tokenizer, messages: list[dict]) -> list[int]:
+  """A conversation rendered for its next assistant turn, exactly as training renders turns."""
+  text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+  return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
+def sample(logits, key, temperature, top_k: int, top_p: float):
+  """Next tokens [b] from logits [b, V]; temperature [b] (0 = greedy for that row)."""
+  greedy = jnp.argmax(logits, axis=-1)
+  scaled = logits / jnp.maximum(temperature, 1e-6)[:, None]
+  if top_k > 0:
+    kth = jax.lax.top_k(scaled, top_k)[0][:, -1:]
+    scaled = jnp.where(scaled < kth, -jnp.inf, scaled)
+  if top_p < 1.0:
+    order = jnp.argsort(-scaled, axis=-1)
+    sorted_logits = jnp.take_along_axis(scaled, order, axis=-1)
+    cum = jnp.cumsum(jax.nn.softmax(sorted_logits, axis=-1), axis=-1)
+    drop_sorted = (cum - jax.nn.softmax(sorted_logits, axis=-1)) >= top_p  # keeps the first token always
+    drop = jnp.zeros_like(drop_sorted).at[jnp.arange(logits.shape[0])[:, None], order].set(drop_sorted)
+    scaled = jnp.where(drop, -jnp.inf, scaled)
+  sampled = jax.random.categorical(key, scaled, axis=-1)
+  return jnp.where(temperature > 0, sampled, greedy)
+
+
+def _round_up(n: int, k: int) -> int:
+  return -(-n // k) * k
+
+
+class Generator:
+  """Generates continuations of token-id prompts with one model and its (sharded) parameters."""
+
+  def __init__(self, model: Transformer, params, tokenizer, *, mesh=None, rules=(), length_bucket: int = 64,
+               batch_multiple: int = 1):
+    self.model, self.params, self.tokenizer = model, params, tokenizer
+    self.mesh, self.rules = mesh, rules
+    self.length_bucket, self.batch_multiple = length_bucket, batch_multiple
+    self.stop_ids = np.array(sorted(end_of_turn_ids(tokenizer)), np.int32)
+    self._prefill = jax.jit(self._prefill_fn, static_argnames=("max_len", "top_k", "top_p"))
+    self._step = jax.jit(self._step_fn, static_argnames=("top_k", "top_p"), donate_argnames=("cache",))
+
+  def _prefill_fn(self, params, tokens, lengths, temperature, key, *, max_len, top_k, top_p):
+    b, p = tokens.shape
+    positions = jnp.broadcast_to(jnp.arange(p), (b, p))
+    segments = (positions < lengths[:, None]).astype(jnp.int32)
+    cache = init_cache(self.model.cfg, b, max_len)
+    logits, cache = self.model.apply({"params": params}, tokens, segments, positions, cache=cache,
+                                     logit_indices=lengths - 1)
+    return sample(logits[:, 0], key, temperature, top_k, top_p), cache
+
+  def _step_fn(self, params, cache, token, position, temperature, key, *, top_k, top_p):
+    logits, cache = self.model.apply({"params": params}, token[:, None], jnp.ones_like(token)[:, None],
+                                     position[:, None], cache=cache)
+    return sample(logits[:, 0], key, temperature, top_k, top_p), cache
+
+  def _context(self) -> contextlib.ExitStack:
+    stack = contextlib.ExitStack()
+    if self.mesh is not None:
+      stack.enter_context(jax.set_mesh(self.mesh))
+    stack.enter_context(nn.logical_axis_rules(self.rules))
+    return stack
+
+  def generate(self, prompts: list[list[int]], sampling: SamplingParams = SamplingParams(),
+               temperatures: list[float] | None = None) -> list[list[int]]:
+    """Continuations (without the prompt, ending with the end-of-turn token if one was produced,
+    cut before a stop string). `temperatures`: one per prompt, overriding sampling.temperature."""
+    n = len(prompts)
+    if n == 0:
+      return []
+    lengths = np.array([len(p) for p in prompts], np.int32)
+    if lengths.min() < 1:
+      raise ValueError("an empty prompt cannot be continued")
+    b = _round_up(n, self.batch_multiple)
+    p = _round_up(int(lengths.max()), self.length_bucket)
+    max_len = _round_up(p + sampling.max_new_tokens, self.length_bucket)
+    tokens = np.zeros((b, p), np.int32)
+    for i, ids in enumerate(prompts):
+      tokens[i, :len(ids)] = ids
+    lengths = np.concatenate([lengths, np.ones(b - n, np.int32)])
+    temps = np.full(b, sampling.temperature, np.float32)
+    if temperatures is not None:
+      temps[:n] = temperatures
+    key = jax.random.key(sampling.seed)
+    out = [[] for _ in range(n)]
+    done = np.zeros(b, bool)
+    done[n:] = True
+    with self._context():
+      key, sub = jax.random.split(key)
+      token, cache = self._prefill(self.params, tokens, lengths, temps, sub, max_len=max_len,
+                                   top_k=sampling.top_k, top_p=sampling.top_p)
+      position = lengths.copy()
+      for step in range(sampling.max_new_tokens):
+        host = np.asarray(token)
+        for i in np.nonzero(~done[:n])[0]:
+          out[i].append(int(host[i]))
+          if host[i] in self.stop_ids or self._hit_stop_string(out[i], sampling.stop_strings):
+            done[i] = True
+        if done.all() or step == sampling.max_new_tokens - 1:
+          break
+        key, sub = jax.random.split(key)
+        token, cache = self._step(self.params, cache, token, position, temps, sub,
+                                  top_k=sampling.top_k, top_p=sampling.top_p)
+        position = position + 1
+    return [self._cut_stop_string(o, sampling.stop_strings) for o in out]
+
+  def _hit_stop_string(self, ids, stops) -> bool:
+    if not stops:
+      return False
+    tail = self.tokenizer.decode(ids[-16:])
+    return any(s in tail for s in stops)
+
+  def _cut_stop_string(self, ids, stops):
+    if not stops:
+      return ids
+    text = self.tokenizer.decode(ids)
+    cuts = [text.find(s) for s in stops if s in text]
+    if not cuts:
+      return ids
+    keep = min(cuts)
+    while ids and len(self.tokenizer.decode(ids)) > keep:  # drop the tokens that spell the stop string
+      ids = ids[:-1]
+    return ids
+
+  def generate_text(self, conversations: list[list[dict]], sampling: SamplingParams = SamplingParams(),
+                    temperatures: list[float] | None = None) -> list[str]:
+    """Next assistant turn of each conversation, as text (special tokens removed)."""
+    outs = self.generate([prompt_ids(self.tokenizer, c) for c in conversations], sampling, temperatures)
+    return [self.tokenizer.decode(o, skip_special_tokens=True).strip() for o in outs]
