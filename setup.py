@@ -26,6 +26,11 @@ setup(
         "tensorboardX",
         "tqdm",
         "matplotlib",
+        # tensorflow-datasets builders, prepared and read over array_record without TensorFlow;
+        # tfds imports importlib_resources for builders inside packages without declaring it.
+        "tensorflow-datasets>=4.9.10",
+        "array_record>=0.8",
+        "importlib_resources>=7",
     ],
     extras_require={
         # torch is only the reference implementation in tests and benchmarks; pinned so that pip

@@ -163,10 +163,16 @@ def parse_text(row, path: str, line: int, text_field: str = "text") -> Record:
 
 def read_records(path: str, kind: str = "instruction", *, skip_invalid: bool = False,
                  text_field: str = "text", stats: ReadStats | None = None) -> list[Record]:
-  """Reads every record at `path` (file, directory or glob). kind: instruction | text."""
+  """Reads every record at `path` (file, directory, glob, or a `tfds:NAME/CONFIG:SPLIT@DIR` spec,
+  see itx.data.builders.source). kind: instruction | text."""
   if kind not in ("instruction", "text"):
     raise ValueError(f"unknown source kind {kind!r} (expected 'instruction' or 'text')")
   stats = stats if stats is not None else ReadStats()
+  if path.startswith("tfds:"):  # a prepared tensorflow-datasets split, validated while preparing
+    from itx.data.builders.source import read_tfds_records  # lazy: tfds only for tfds sources
+    out = read_tfds_records(path, kind=kind)
+    stats.read += len(out)
+    return out
   out = []
   for file in resolve_files(path):
     for line, row in _raw_rows(file):

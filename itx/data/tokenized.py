@@ -42,7 +42,10 @@ class TokenizedSource:
     return {k: v[a:b] for k, v in self.arrays.items()}
 
 
-def _fingerprint(path: str) -> list:
+def _fingerprint(path: str) -> list | dict:
+  if path.startswith("tfds:"):  # the builder's source files, not the prepared data's
+    from itx.data.builders.source import fingerprint
+    return fingerprint(path)
   return [(f, os.path.getsize(f), os.path.getmtime(f)) for f in resolve_files(path)]
 
 

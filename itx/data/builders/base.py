@@ -148,13 +148,17 @@ class LocalBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         metadata=tfds.core.MetadataDict())
 
   def source_dir(self, dl_manager=None) -> str:
-    """The folder of the user's files: `source_dir`, else the manual dir."""
+    """The folder of the user's files: `source_dir`, else the manual dir (the download config's,
+    or without a download manager tfds's default `<data_dir>/downloads/manual`)."""
     if self._source_dir:
       return os.fspath(self._source_dir)
-    if dl_manager is None:
-      raise ValueError(f"{self.name}: no source folder (pass source_dir=... or a manual_dir)\n"
-                       f"{self.MANUAL_DOWNLOAD_INSTRUCTIONS}")
-    return os.fspath(dl_manager.manual_dir)
+    if dl_manager is not None:
+      return os.fspath(dl_manager.manual_dir)  # raises with MANUAL_DOWNLOAD_INSTRUCTIONS
+    manual = os.path.join(os.fspath(self.data_dir_root), "downloads", "manual")
+    if not os.path.isdir(manual):
+      raise FileNotFoundError(f"{self.name}: no source folder (pass source_dir=..., or put the files "
+                              f"in {manual})\n{self.MANUAL_DOWNLOAD_INSTRUCTIONS}")
+    return manual
 
   def source_files(self, src: str) -> list[str]:
     """Every file this config reads (raises FileNotFoundError naming what is missing)."""

@@ -1,0 +1,1 @@
+"""Serving a trained model behind an OpenAI-compatible HTTP API."""
