@@ -26,6 +26,10 @@ setup(
         "tensorboardX",
         "tqdm",
         "matplotlib",
+        "scipy",
+        "regex",
+        "sacrebleu>=2.4",
+        "py3langid>=0.3",
         # tensorflow-datasets builders, prepared and read over array_record without TensorFlow;
         # tfds imports importlib_resources for builders inside packages without declaring it.
         "tensorflow-datasets>=4.9.10",

@@ -25,8 +25,8 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Callable, Iterable, Sequence
 
 from itx.eval.judge_requests import JudgeRequest
-from itx.eval.judgments import JudgmentWriter, is_valid, judgment_key, judgment_record, \
-    read_judgments, repair
+from itx.eval.judgments import (JudgmentWriter, is_valid, judgment_key, judgment_record,
+                                read_judgments, repair)
 
 Judge = Callable[[JudgeRequest], str]
 

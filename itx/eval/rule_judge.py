@@ -67,3 +67,15 @@ class RuleJudge:
       raise ValueError(f"{request.key}: the rule judge needs a reference answer")
     language = request.language if self.check_language else None
     return rule_judgment(request.answer, request.reference, language, self.candidates)
+
+
+def reference_request(question_id, model: str, question: str, answer: str, reference: str, *,
+                      language: str | None = None, category: str = "reference",
+                      turn: int = 1) -> JudgeRequest:
+  """A single-turn JudgeRequest for a generated, checkable evaluation item (no judge prompt:
+  user_prompt is the question itself, so judgment lines still show what was asked)."""
+  return JudgeRequest(
+      question_id=question_id, model=model, turn=turn, category=category, language=language,
+      prompt_name=RuleJudge.name, system_prompt="", user_prompt=question,
+      question_turns=(question,) * turn, answer_turns=(answer,) * turn,
+      reference_turns=(reference,) * turn)

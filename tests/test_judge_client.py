@@ -1,0 +1,254 @@
+"""Judge client and judging loop against a fake OpenAI-compatible server on 127.0.0.1: injected
+500s/429s are retried with growing back-off, 4xx are not; at most `workers` calls run at once;
+an interrupted (killed) run keeps every judgment written and a rerun judges only the missing
+keys; a truncated last line is cut off without touching earlier lines. The rule judge scores
+known cases and plugs into the same files and aggregation."""
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from itx.eval import aggregate
+from itx.eval.judge_client import JudgeConfig, JudgeError, OpenAIJudge, done_keys, judge_all
+from itx.eval.judgments import read_judgments, repair
+from itx.eval.rule_judge import RuleJudge, reference_request, rule_score
+
+MAX_REQUESTS = 300  # the fake server refuses beyond this: a retry loop bug cannot run away
+
+
+class FakeServer:
+  """Chat-completions endpoint. The judged key is read from the user prompt ("id=<qid>");
+  `fail[qid]` lists statuses to return before succeeding; `delay` holds each request."""
+
+  def __init__(self):
+    self.fail, self.delay, self.reply = {}, 0.0, "Looks fine. Rating: [[7]]"
+    self.attempts, self.headers = [], []
+    self.inflight = self.max_inflight = 0
+    self.lock = threading.Lock()
+    server = self
+
+    class Handler(BaseHTTPRequestHandler):
+      def log_message(self, *a):
+        pass
+
+      def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        qid = body["messages"][-1]["content"].split("id=")[1].split()[0]
+        with server.lock:
+          server.attempts.append(qid)
+          server.headers.append(dict(self.headers))
+          server.inflight += 1
+          server.max_inflight = max(server.max_inflight, server.inflight)
+          status = 400 if len(server.attempts) > MAX_REQUESTS else (
+              server.fail[qid].pop(0) if server.fail.get(qid) else 200)
+        try:
+          time.sleep(server.delay)
+          if status != 200:
+            self.send_response(status)
+            if status == 429:
+              self.send_header("Retry-After", "0")
+            self.end_headers()
+            self.wfile.write(b'{"error": "injected"}')
+            return
+          data = json.dumps({"choices": [{"message": {"role": "assistant",
+                                                      "content": server.reply}}]}).encode()
+          self.send_response(200)
+          self.send_header("Content-Type", "application/json")
+          self.send_header("Content-Length", str(len(data)))
+          self.end_headers()
+          self.wfile.write(data)
+        finally:
+          with server.lock:
+            server.inflight -= 1
+
+    self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+    threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02},
+                     daemon=True).start()
+
+  def close(self):
+    self.httpd.shutdown()
+    self.httpd.server_close()
+
+
+@pytest.fixture
+def server():
+  s = FakeServer()
+  yield s
+  s.close()
+
+
+def requests_for(ids, model="m"):
+  return [reference_request(q, model, f"id={q} what is 2+2?", "4", "4", language="EN") for q in ids]
+
+
+def client(url, sleeps=None, **kw):
+  cfg = JudgeConfig(base_url=url, model="fake-judge", api_key_env="", timeout=5, max_retries=3,
+                    backoff_initial=0.001, backoff_max=0.01, **kw)
+  return OpenAIJudge(cfg, sleep=(sleeps.append if sleeps is not None else time.sleep))
+
+
+def test_injected_500_and_429_are_retried_with_growing_backoff(server, tmp_path):
+  server.fail = {"q1": [500, 503], "q2": [429]}
+  sleeps = []
+  judge = OpenAIJudge(JudgeConfig(base_url=server.url, model="fake-judge", api_key_env="",
+                                  max_retries=3, backoff_initial=1.0, backoff_max=8.0),
+                      sleep=sleeps.append)
+  stats = judge_all(requests_for(["q1", "q2"]), judge, str(tmp_path / "j.jsonl"), workers=1,
+                    progress=False)
+  assert (stats.written, stats.errors) == (2, [])
+  assert server.attempts.count("q1") == 3 and server.attempts.count("q2") == 2
+  # q1: 1.0 * 2**0 and 1.0 * 2**1, each with jitter in [0.5, 1]: the second wait is not shorter.
+  assert 0.5 <= sleeps[0] <= 1.0 <= sleeps[1] <= 2.0
+  recs = read_judgments(str(tmp_path / "j.jsonl"))
+  assert [r["score"] for r in recs] == [7, 7]
+  assert recs[0]["judge"] == ["fake-judge", "rule-v1"] and recs[0]["turn"] == 1
+
+
+def test_client_errors_are_not_retried_and_nothing_is_written(server, tmp_path):
+  server.fail = {"q1": [400]}
+  with pytest.raises(JudgeError, match="HTTP 400"):
+    client(server.url, sleeps=[])(requests_for(["q1"])[0])
+  assert server.attempts == ["q1"]
+  server.fail = {"q2": [500] * 10}
+  stats = judge_all(requests_for(["q2", "q3"]), client(server.url, sleeps=[]),
+                    str(tmp_path / "j.jsonl"), progress=False)
+  assert stats.written == 1 and [k for k, _ in stats.errors] == [("q2", 1, "m")]
+  assert server.attempts.count("q2") == 4  # 1 + max_retries
+  assert done_keys(str(tmp_path / "j.jsonl")) == {("q3", 1, "m")}
+
+
+def test_api_key_is_read_from_the_named_variable(server, monkeypatch):
+  monkeypatch.setenv("ITX_TEST_JUDGE_KEY", "sekret")
+  req = requests_for(["q1"])[0]
+  OpenAIJudge(JudgeConfig(base_url=server.url, api_key_env="ITX_TEST_JUDGE_KEY"))(req)
+  OpenAIJudge(JudgeConfig(base_url=server.url, api_key_env=""))(req)
+  assert server.headers[0].get("Authorization") == "Bearer sekret"
+  assert "Authorization" not in server.headers[1]
+
+
+def test_concurrency_limit_is_respected(server, tmp_path):
+  server.delay = 0.05
+  stats = judge_all(requests_for([f"q{i}" for i in range(12)]), client(server.url),
+                    str(tmp_path / "j.jsonl"), workers=3, progress=False)
+  assert stats.written == 12
+  assert 2 <= server.max_inflight <= 3
+
+
+CHILD = """
+import json, sys
+from itx.eval.judge_client import JudgeConfig, OpenAIJudge, judge_all
+from itx.eval.rule_judge import reference_request
+url, out, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+reqs = [reference_request(f"q{i}", "m", f"id=q{i} x", "4", "4", language="EN") for i in range(n)]
+judge_all(reqs, OpenAIJudge(JudgeConfig(base_url=url, model="fake-judge", api_key_env="")), out,
+          workers=2, progress=False)
+"""
+
+
+def test_killed_run_loses_nothing_and_rerun_judges_only_missing_keys(server, tmp_path):
+  out, n = str(tmp_path / "j.jsonl"), 40
+  server.delay = 0.1
+  proc = subprocess.Popen([sys.executable, "-c", CHILD, server.url, out, str(n)],
+                          cwd=os.path.dirname(os.path.dirname(__file__)))
+  try:
+    deadline = time.time() + 30
+    while time.time() < deadline and proc.poll() is None:
+      if os.path.exists(out) and open(out).read().count("\n") >= 4:
+        break
+      time.sleep(0.02)
+  finally:
+    proc.kill()  # SIGKILL: no cleanup, as a crash or a preempted machine
+    proc.wait()
+  repair(out)  # a kill mid-write could leave a partial line
+  before = open(out).read()
+  kept = {k[0] for k in done_keys(out)}
+  assert 4 <= len(kept) < n, "the child should have been killed part-way"
+  asked_before = len(server.attempts)
+  server.delay = 0.0
+  stats = judge_all(requests_for([f"q{i}" for i in range(n)]), client(server.url), out,
+                    progress=False)
+  rerun_asked = server.attempts[asked_before:]
+  assert set(rerun_asked) == {f"q{i}" for i in range(n)} - kept and len(rerun_asked) == n - len(kept)
+  assert stats.already_done == len(kept) and stats.written == n - len(kept)
+  assert open(out).read().startswith(before)  # earlier lines untouched
+  keys = [(r["question_id"], r["turn"], r["model"]) for r in read_judgments(out)]
+  assert len(keys) == len(set(keys)) == n
+
+
+def test_truncated_last_line_is_repaired_and_judged_again(server, tmp_path):
+  out = tmp_path / "j.jsonl"
+  judge_all(requests_for(["q0", "q1"]), client(server.url), str(out), progress=False)
+  complete = out.read_bytes()
+  with open(out, "ab") as f:
+    f.write(b'{"question_id": "q2", "model": "m", "judge": ["fake-judge", "ru')
+  with pytest.warns(UserWarning, match="partial last line"):
+    assert len(read_judgments(str(out))) == 2
+  stats = judge_all(requests_for(["q0", "q1", "q2"]), client(server.url), str(out), progress=False)
+  assert stats.written == 1 and server.attempts[-1] == "q2"
+  text = out.read_bytes()
+  assert text.startswith(complete) and text.endswith(b"\n")
+  assert [r["question_id"] for r in read_judgments(str(out))] == ["q0", "q1", "q2"]
+
+
+def test_failed_judgments_are_rejudged_only_on_request(server, tmp_path):
+  out = str(tmp_path / "j.jsonl")
+  server.reply = "I cannot rate this."
+  stats = judge_all(requests_for(["q0"]), client(server.url), out, progress=False)
+  assert stats.failed_scores == 1 and read_judgments(out)[0]["score"] == -1
+  server.reply = "Rating: [[5]]"
+  assert judge_all(requests_for(["q0"]), client(server.url), out, progress=False).written == 0
+  assert judge_all(requests_for(["q0"]), client(server.url), out, retry_failed=True,
+                   progress=False).written == 1
+  assert [r["score"] for r in read_judgments(out)] == [-1, 5]
+
+
+# ---- rule judge ----
+
+@pytest.mark.parametrize("answer,reference,lang,score", [
+    ("Paris.</s>", "paris", "EN", 10),
+    ("The capital of France is Paris.", "Paris", "EN", 9),
+    ("", "Paris", "EN", 1),
+    ("  ...  ", "Paris", "EN", 1),
+    ("Die Hauptstadt von Frankreich ist Paris, eine sehr schöne Stadt.", "Paris", "EN", 1),
+    ("42", "42", "DE", 10),           # a bare number is undetermined, not "wrong language"
+    ("Parisian", "Paris", "EN", None),  # not a whole-word containment: partial credit
+])
+def test_rule_scores(answer, reference, lang, score):
+  got, reason = rule_score(answer, reference, lang)
+  if score is None:
+    assert 2 <= got <= 8, reason
+  else:
+    assert got == score, reason
+
+
+def test_rule_score_grows_with_overlap():
+  ref = "The train leaves at seven in the morning from platform two."
+  close = rule_score("The train leaves at seven in the morning from platform three.", ref, "EN")[0]
+  far = rule_score("I like green apples and long walks by the sea.", ref, "EN")[0]
+  assert 2 <= far < close <= 8
+
+
+def test_rule_judge_writes_judgments_that_aggregate(tmp_path):
+  reqs = [reference_request("1_EN", "m", "2+2?", "4", "4", language="EN", category="math"),
+          reference_request("2_EN", "m", "Capital of France?", "It is Paris.", "Paris",
+                            language="EN", category="math"),
+          reference_request("3_EN", "m", "Capital of Italy?", "", "Rome", language="EN",
+                            category="math")]
+  out = str(tmp_path / "rule_single.jsonl")
+  judge_all(reqs, RuleJudge(), out, progress=False)
+  assert sorted(r["score"] for r in read_judgments(out)) == [1, 9, 10]
+  res = aggregate.aggregate(aggregate.load([out]), categories={f"{i}_EN": "math" for i in (1, 2, 3)},
+                            expected=3)
+  m = res["models"]["m"]
+  assert m["cells"]["mt_bench_EN_math_1"]["mean"] == pytest.approx(20 / 3)
+  assert m["judges"] == ["rule-v1"] and m["languages"]["EN"]["missing"] == 0
+  with pytest.raises(ValueError, match="reference"):
+    RuleJudge()(dataclasses.replace(reqs[0], reference_turns=None))
