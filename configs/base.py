@@ -102,6 +102,24 @@ def get_config() -> ml_collections.ConfigDict:
       async_save=True,
   ))
 
+  c.eval = ml_collections.ConfigDict(dict(
+      bench="builtin:polyglot/mt_bench",  # a folder in MT-Bench-X's layout (mt_bench_<LANG>/...)
+      languages=("EN", "DE", "FR", "IT", "ES"),
+      max_questions=0,         # per language; 0: all
+      reference_model="reference",  # reference_answer/<name>.jsonl (MT-Bench-X ships gpt-4)
+      judge="rule",            # rule: reference-based, offline | http: an OpenAI-compatible LLM judge
+      judge_base_url="http://127.0.0.1:8000/v1",
+      judge_model="gpt-4",
+      judge_api_key_env="OPENAI_API_KEY",  # the NAME of the variable holding the key
+      judge_workers=4,
+      system_message=True,     # prompt with the language's system message, as in training
+      max_new_tokens=0,        # 0: MT-Bench's 1024
+      batch_size=16,
+      answer_loss=True,
+      model_id="",             # default: the workdir's name
+      seed=0,
+  ))
+
   c.log = ml_collections.ConfigDict(dict(
       every_steps=10,
       tensorboard=True,

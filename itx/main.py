@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 
 from absl import app, flags
 from ml_collections import config_flags
+
+from itx.cli import parse_flags
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Path to a config file (configs/*.py).",
                                           lock_config=True)
@@ -29,18 +30,8 @@ def main(argv) -> None:
   print(json.dumps({"workdir": _WORKDIR.value, **last}))
 
 
-def _parse_flags(argv):
-  """absl's parser, with a one-line error (not a traceback) for a bad --config override."""
-  try:
-    return flags.FLAGS(argv)
-  except (AttributeError, KeyError, TypeError, ValueError, flags.Error) as e:
-    message = str(e).replace("\\n", " ").replace("\n", " ").replace("\\'", "'").strip("'\" ")
-    sys.stderr.write(f"itx: bad command line: {message}\n")
-    sys.exit(2)
-
-
 def run() -> None:
-  app.run(main, flags_parser=_parse_flags)
+  app.run(main, flags_parser=parse_flags)
 
 
 if __name__ == "__main__":

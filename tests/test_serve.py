@@ -58,7 +58,7 @@ def test_completion_equals_direct_generation(served):
     ({"messages": []}, "messages"),
     ({"messages": [{"role": "robot", "content": "x"}]}, "messages[0].role"),
     ({"messages": CHAT, "temperature": "hot"}, "temperature"),
-    ({"messages": CHAT, "max_tokens": 10**6}, "max_tokens"),
+    ({"messages": CHAT, "max_tokens": 0}, "max_tokens"),
     ({"messages": CHAT, "stop": 5}, "stop"),
 ])
 def test_bad_request_is_400_naming_the_field(served, body, field):

@@ -1,0 +1,19 @@
+"""One system message per language, in the multilingual study's chat format (System/User/Assistant):
+the same at training, evaluation and serving, so the model is always prompted as it was tuned."""
+
+SYSTEM_MESSAGES = {
+    "en": "A chat between a human and an artificial intelligence assistant. The assistant gives helpful "
+          "and polite answers to the human's questions.",
+    "de": "Ein Gespräch zwischen einem Menschen und einem Assistenten mit künstlicher Intelligenz. Der "
+          "Assistent gibt hilfreiche und höfliche Antworten auf die Fragen des Menschen.",
+    "fr": "Une conversation entre un humain et un assistant d'intelligence artificielle. L'assistant donne "
+          "des réponses utiles et polies aux questions de l'humain.",
+    "it": "Una conversazione tra un essere umano e un assistente di intelligenza artificiale. L'assistente "
+          "fornisce risposte utili e cortesi alle domande dell'essere umano.",
+    "es": "Una conversación entre un humano y un asistente de inteligencia artificial. El asistente da "
+          "respuestas útiles y corteses a las preguntas del humano.",
+}
+
+
+def system_message(language: str) -> str | None:
+  return SYSTEM_MESSAGES.get(language.lower())

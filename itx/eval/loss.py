@@ -1,0 +1,65 @@
+"""Answer loss: the mean negative log-likelihood a model gives to reference responses (or to whole
+documents), with no generation. Examples are rendered exactly as in training."""
+
+from __future__ import annotations
+
+import math
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+from tqdm.auto import tqdm
+
+from itx.data.chat import NoTargetError, render_chat, render_text, to_training_example
+from itx.data.pipeline import _pad
+
+
+def _row_sums(model, params, batch):
+  logits = model.apply({"params": params}, batch["inputs"], batch["segment_ids"], batch["positions"])
+  logz = jax.nn.logsumexp(logits, axis=-1)
+  picked = jnp.take_along_axis(logits, batch["targets"][..., None], axis=-1)[..., 0]
+  return jnp.sum((logz - picked) * batch["weights"], axis=1), jnp.sum(batch["weights"], axis=1)
+
+
+def nll_of_examples(run, examples: list[tuple[np.ndarray, np.ndarray]], *, seq_len: int, batch_size: int = 16,
+                    progress: bool = True, desc: str = "answer loss") -> list[float]:
+  """Mean NLL per example over its target tokens (nan when truncation left none).
+
+  run: an itx.inference.LoadedRun; examples: (ids, target mask) pairs as the chat renderer gives.
+  """
+  shards = run.mesh.shape["data"] * run.mesh.shape["fsdp"]
+  batch_size = -(-batch_size // shards) * shards
+  fn = jax.jit(lambda p, b: _row_sums(run.model, p, b))
+  rows, keep = [], []
+  for ids, target in examples:
+    try:
+      rows.append(_pad(to_training_example(ids, target, seq_len), seq_len))
+      keep.append(True)
+    except NoTargetError:
+      keep.append(False)
+  sums, counts = [], []
+  empty = {k: np.zeros_like(v) for k, v in rows[0].items()} if rows else None
+  with jax.set_mesh(run.mesh), nn.logical_axis_rules(run.rules):
+    for start in tqdm(range(0, len(rows), batch_size), desc=desc, disable=not progress):
+      chunk = rows[start:start + batch_size]
+      chunk = chunk + [empty] * (batch_size - len(chunk))
+      batch = {k: np.stack([r[k] for r in chunk]) for k in chunk[0]}
+      s, c = fn(run.params, batch)
+      sums.extend(np.asarray(s))
+      counts.extend(np.asarray(c))
+  out, scored = [], iter(zip(sums, counts))
+  for usable in keep:
+    s, c = next(scored) if usable else (0.0, 0.0)
+    out.append(float(s / c) if c else math.nan)
+  return out
+
+
+def conversation_nll(run, conversations: list[list[dict]], **kwargs) -> list[float]:
+  """Mean NLL of the assistant turns of each conversation (the reference responses)."""
+  return nll_of_examples(run, [render_chat(run.tokenizer, c) for c in conversations], **kwargs)
+
+
+def document_nll(run, texts: list[str], **kwargs) -> list[float]:
+  """Mean NLL per token of each plain document ([BOS] text EOS)."""
+  return nll_of_examples(run, [render_text(run.tokenizer, t) for t in texts], **kwargs)

@@ -1,0 +1,177 @@
+"""Evaluates the checkpoint of a run on an MT-Bench-style benchmark, per language:
+`python -m itx.evaluate --config=configs/NAME.py --workdir=DIR [--config.eval.judge=http ...]`.
+
+For each language: two-turn answers (per-category temperatures), judgments (the reference-based
+rule judge, or any OpenAI-compatible LLM judge with MT-Bench-X's prompts), automatic metrics
+against the reference answers (exact match, chrF, ROUGE-L), response-language fidelity, and the
+answer loss of the reference answers. Everything lands in DIR/eval/: answers and judgments in
+MT-Bench's JSONL formats (resumable), results as JSON and CSV, radar plots.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import os
+
+from itx.data import builtin
+from itx.eval import aggregate, mt_bench, text_metrics
+from itx.eval.answers import conversation, generate_answers
+from itx.eval.judge_client import JudgeConfig, OpenAIJudge, judge_all
+from itx.eval.judge_requests import build_judge_requests
+from itx.eval.language_id import identify
+from itx.eval.loss import conversation_nll
+from itx.eval.rule_judge import RuleJudge, reference_request
+from itx.inference import load_run, local_mesh
+
+log = logging.getLogger(__name__)
+
+ALL_METRICS = text_metrics.METRICS + ("in_language", "answer_loss")
+
+
+def bench_root(path: str) -> str:
+  return builtin.data_path(path.removeprefix("builtin:")) if path.startswith("builtin:") else path
+
+
+def _judge_requests(e, root, lang, questions, answers, refs, model_id):
+  if e.judge == "http":
+    return build_judge_requests(root, lang, answers, model_id, reference_model=e.reference_model), \
+        OpenAIJudge(JudgeConfig(base_url=e.judge_base_url, model=e.judge_model, api_key_env=e.judge_api_key_env))
+  if e.judge != "rule":
+    raise ValueError(f"config.eval.judge={e.judge!r}: expected 'rule' or 'http'")
+  requests = []
+  for q in questions:
+    qid = q["question_id"]
+    for t, (question, answer) in enumerate(zip(q["turns"], answers[qid]), start=1):
+      if qid in refs and t <= len(refs[qid]):
+        requests.append(reference_request(qid, model_id, question, answer, refs[qid][t - 1], language=lang,
+                                          category=q["category"], turn=t))
+  return requests, RuleJudge()
+
+
+def _metric_rows(lang, questions, answers, refs):
+  rows = []
+  for q in questions:
+    qid = q["question_id"]
+    for t, answer in enumerate(answers[qid], start=1):
+      row = {"language": lang, "family": q["category"], "question_id": qid, "turn": t,
+             "in_language": float(identify(answer, mt_bench.LANGUAGES) == lang) if answer.strip() else 0.0}
+      if qid in refs and t <= len(refs[qid]):
+        row.update(text_metrics.score_answer(answer, refs[qid][t - 1]))
+      rows.append(row)
+  return rows
+
+
+def _loss_rows(run, e, lang, questions, refs):
+  convs, meta = [], []
+  for q in questions:
+    ref = refs.get(q["question_id"])
+    if ref:
+      convs.append(conversation(q, lang, list(ref[:len(q["turns"])]), with_system=e.system_message))
+      meta.append(q)
+  if not convs:
+    return []
+  losses = conversation_nll(run, convs, seq_len=run.config.data.seq_len, batch_size=e.batch_size,
+                            desc=f"answer loss {lang}")
+  return [{"language": lang, "family": q["category"], "question_id": q["question_id"], "answer_loss": l}
+          for q, l in zip(meta, losses) if not math.isnan(l)]
+
+
+def _write_csv(path, rows):
+  keys = sorted({k for r in rows for k in r}, key=lambda k: (k not in ("language", "family", "question_id", "turn"), k))
+  with open(path, "w", newline="", encoding="utf-8") as f:
+    w = csv.DictWriter(f, fieldnames=keys)
+    w.writeheader()
+    w.writerows(rows)
+
+
+def evaluate(workdir: str, eval_cfg, *, step: int | None = None) -> dict:
+  """Runs the evaluation; returns {"languages": {lang: means}, "mt_bench": aggregation, ...}."""
+  e = eval_cfg
+  run = load_run(workdir, step, mesh_overrides=local_mesh())
+  root = bench_root(e.bench)
+  model_id = e.model_id or os.path.basename(os.path.abspath(workdir))
+  out_dir = os.path.join(workdir, "eval")
+  gen = run.generator()
+  languages = [l for l in e.languages if l in mt_bench.available_languages(root)]
+  if not languages:
+    raise FileNotFoundError(f"{root}: none of the languages {list(e.languages)} has an mt_bench_<LANG> folder")
+  metric_rows, loss_rows, judgments = [], [], []
+  for lang in languages:
+    questions = mt_bench.load_questions(root, lang)
+    if e.max_questions:
+      questions = questions[:e.max_questions]
+    refs = mt_bench.load_reference_answers(root, lang, e.reference_model)
+    answers = generate_answers(
+        gen, questions, lang, model_id, os.path.join(out_dir, "model_answer", f"{model_id}_{lang}.jsonl"),
+        max_new_tokens=e.max_new_tokens or mt_bench.MAX_NEW_TOKENS, batch_size=e.batch_size, seed=e.seed,
+        with_system=e.system_message)
+    requests, judge = _judge_requests(e, root, lang, questions, answers, refs, model_id)
+    judgment_path = os.path.join(out_dir, "model_judgment", f"{getattr(judge, 'name', e.judge_model)}_{lang}.jsonl")
+    stats = judge_all(requests, judge, judgment_path, workers=e.judge_workers)
+    if stats.errors:
+      log.warning("%s: %d judge requests failed (rerun to retry): %s", lang, len(stats.errors), stats.errors[:2])
+    judgments += aggregate.load([judgment_path], language=lang)
+    metric_rows += _metric_rows(lang, questions, answers, refs)
+    if e.answer_loss:
+      loss_rows += _loss_rows(run, e, lang, questions, refs)
+
+  categories = {q["question_id"]: q["category"] for l in languages for q in mt_bench.load_questions(root, l)}
+  expected = 2 * (e.max_questions or len(mt_bench.load_questions(root, languages[0])))
+  bench = aggregate.aggregate(judgments, categories=categories, expected=expected)
+  aggregate.write_outputs(bench, out_dir)
+  rows = metric_rows + loss_rows
+  metrics = [m for m in ALL_METRICS if any(m in r for r in rows)]
+  _write_csv(os.path.join(out_dir, "metrics.csv"), rows)
+  summary = {
+      "model": model_id, "step": run.step, "bench": root, "judge": e.judge,
+      "languages": text_metrics.means_by_language(rows, metrics),
+      "families": text_metrics.means_by_family(rows, metrics),
+      "mt_bench": bench["models"].get(model_id, {}).get("languages", {}),
+      "cross_lingual": bench["models"].get(model_id, {}).get("cross_lingual", {}),
+  }
+  with open(os.path.join(out_dir, "summary.json"), "w", encoding="utf-8") as f:
+    json.dump(summary, f, indent=2, ensure_ascii=False)
+  return summary
+
+
+def format_summary(summary: dict) -> str:
+  cols = ("judge_score", "exact_match", "chrf", "rouge_l", "in_language", "answer_loss")
+  lines = [f"{'language':<9}" + "".join(f"{c:>13}" for c in cols)]
+  for lang, m in summary["languages"].items():
+    judged = summary["mt_bench"].get(lang, {}).get("mean", float("nan"))
+    vals = [judged] + [m.get(c, float("nan")) for c in cols[1:]]
+    lines.append(f"{lang:<9}" + "".join(f"{v:>13.3f}" for v in vals))
+  cl = summary.get("cross_lingual", {}).get("mean")
+  if cl is not None:
+    lines.append(f"cross-lingual judge score: {cl:.3f}")
+  return "\n".join(lines)
+
+
+def _cli() -> None:
+  from absl import app, flags
+  from ml_collections import config_flags
+
+  from itx.cli import parse_flags
+
+  config = config_flags.DEFINE_config_file("config", None, "The run's config file (its eval section is used).")
+  workdir = flags.DEFINE_string("workdir", None, "The run directory to evaluate.")
+  step = flags.DEFINE_integer("step", None, "Checkpoint step (default: the latest).")
+  flags.mark_flags_as_required(["config", "workdir"])
+
+  def main(argv):
+    if len(argv) > 1:
+      raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    logging.getLogger().setLevel(logging.WARNING)
+    logging.getLogger("itx").setLevel(logging.INFO)
+    summary = evaluate(workdir.value, config.value.eval, step=step.value)
+    print(format_summary(summary))
+    print(f"results, plots and answers: {os.path.join(workdir.value, 'eval')}")
+
+  app.run(main, flags_parser=parse_flags)
+
+
+if __name__ == "__main__":
+  _cli()

@@ -1,0 +1,103 @@
+"""`itx.evaluate`: answers, judgments, metrics and plots for every language land in DIR/eval;
+a rerun redoes nothing; the LLM-judge path talks to an OpenAI-compatible server (itx's own)."""
+
+import json
+import os
+import threading
+
+import pytest
+
+from configs import base
+from helpers import tiny_config
+from itx.eval import mt_bench
+from itx.evaluate import evaluate, format_summary
+from itx.inference import load_run, local_mesh
+from itx.serve.server import make_server
+from itx.train.loop import train
+
+REAL_BENCH = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "mt_bench_x")
+QUESTIONS = {
+    "EN": [("What is 2 plus 3?", "And 3 plus 4?", "2 plus 3 is 5.", "3 plus 4 is 7."),
+           ("Reverse: apple river", "Now reverse: stone cloud", "river apple", "cloud stone")],
+    "DE": [("Was ist 2 plus 3?", "Und 3 plus 4?", "2 plus 3 ist 5.", "3 plus 4 ist 7."),
+           ("Kehre um: Apfel Fluss", "Jetzt: Stein Wolke", "Fluss Apfel", "Wolke Stein")],
+}
+
+
+def write_bench(root):
+  for lang, items in QUESTIONS.items():
+    d = root / f"mt_bench_{lang}"
+    (d / "reference_answer").mkdir(parents=True)
+    qs, refs = [], []
+    for n, (q1, q2, a1, a2) in enumerate(items, start=1):
+      qid = f"{n}_{lang}"
+      qs.append({"question_id": qid, "category": ["math", "reasoning"][n - 1], "turns": [q1, q2], "reference": []})
+      refs.append(mt_bench.answer_record(qid, "reference", [a1, a2]))
+    (d / "question.jsonl").write_text("".join(json.dumps(q) + "\n" for q in qs))
+    (d / "reference_answer" / "reference.jsonl").write_text("".join(json.dumps(r) + "\n" for r in refs))
+  return str(root)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+  workdir = str(tmp_path_factory.mktemp("run"))
+  c = tiny_config()
+  c.train.steps = 2
+  train(c, workdir)
+  return workdir
+
+
+def eval_config(bench, **kw):
+  e = base.get_config().eval
+  # No system message: the toy tokenizer spells it letter by letter, past the 128-token rows.
+  e.update(dict(bench=bench, languages=("EN", "DE"), max_new_tokens=8, batch_size=4, system_message=False), **kw)
+  return e
+
+
+def test_rule_judged_evaluation_writes_everything_and_resumes(trained, tmp_path):
+  e = eval_config(write_bench(tmp_path / "bench"))
+  summary = evaluate(trained, e)
+  out = os.path.join(trained, "eval")
+  name = os.path.basename(trained)
+  for lang in ("EN", "DE"):
+    answers = mt_bench.read_answers(os.path.join(out, "model_answer", f"{name}_{lang}.jsonl"))
+    assert sorted(answers) == [f"1_{lang}", f"2_{lang}"]
+    assert all(len(mt_bench.answer_turns(a)) == 2 for a in answers.values())
+    judged = [json.loads(l) for l in open(os.path.join(out, "model_judgment", f"rule-v1_{lang}.jsonl"))]
+    assert len(judged) == 4 and all(1 <= j["score"] <= 10 for j in judged)
+    assert summary["mt_bench"][lang]["n"] == 4
+    m = summary["languages"][lang]
+    assert 0 <= m["chrf"] <= 100 and 0 <= m["exact_match"] <= 1 and m["answer_loss"] > 0
+  for f in ("metrics.csv", "summary.json", "mt_bench_results.json", "mt_bench_cells.csv"):
+    assert os.path.exists(os.path.join(out, f)), f
+  assert any(f.endswith(".png") for f in os.listdir(out))
+  assert "cross-lingual" in format_summary(summary)
+  # A rerun generates and judges nothing new, and gives the same scores.
+  before = {f: os.path.getsize(os.path.join(out, "model_judgment", f)) for f in os.listdir(os.path.join(out, "model_judgment"))}
+  again = evaluate(trained, e)
+  assert {f: os.path.getsize(os.path.join(out, "model_judgment", f)) for f in before} == before
+  assert again["mt_bench"] == summary["mt_bench"]
+
+
+def test_llm_judge_path_on_real_mt_bench_x_through_an_itx_server(trained, tmp_path):
+  if not os.path.isdir(REAL_BENCH):
+    pytest.skip("MT-Bench-X data (../shared/mt_bench_x) is not present")
+  run = load_run(trained, mesh_overrides=local_mesh())
+  server = make_server(run.generator(), "judge", port=0, max_new_tokens_limit=16)
+  threading.Thread(target=server.serve_forever, daemon=True).start()
+  try:
+    e = eval_config(REAL_BENCH, languages=("DE",), max_questions=2, judge="http", judge_model="judge",
+                    judge_base_url=f"http://127.0.0.1:{server.server_address[1]}/v1", judge_api_key_env="",
+                    reference_model="gpt-4", model_id="tiny")
+    workdir = str(tmp_path / "copy")
+    os.symlink(trained, workdir)
+    summary = evaluate(workdir, e)
+  finally:
+    server.shutdown()
+    server.server_close()
+  lines = [json.loads(l) for l in open(os.path.join(workdir, "eval", "model_judgment", "judge_DE.jsonl"))]
+  assert len(lines) == 4 and {l["turn"] for l in lines} == {1, 2}
+  assert all(l["judge"] == ["judge", "single-v1" if l["turn"] == 1 else "single-v1-multi-turn"] for l in lines)
+  assert lines[0]["user_prompt"].startswith("[Anweisung]")  # the German judge prompt
+  # A tiny model gives no [[rating]]: every judgment is a counted failure, excluded from means.
+  assert summary["mt_bench"]["DE"]["failed"] + summary["mt_bench"]["DE"]["n"] == 4
