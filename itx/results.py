@@ -1,0 +1,173 @@
+"""Results of a study as tables and plots: the tidy table (condition, seed, evaluation language,
+metric, value), the condition x language matrix, and the relative gain of one condition over
+another per language with a confidence interval over seeds. Used by experiments and notebooks."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from collections import defaultdict
+
+import numpy as np
+
+TIDY_FIELDS = ("condition", "seed", "language", "metric", "value")
+
+
+def tidy_rows(condition: str, seed: int, summary: dict) -> list[dict]:
+  """Rows of one evaluated run from `itx.evaluate`'s summary (per-language means and the judge)."""
+  rows = []
+  for lang, metrics in summary["languages"].items():
+    for metric, value in metrics.items():
+      if metric != "n":
+        rows.append({"condition": condition, "seed": seed, "language": lang, "metric": metric, "value": value})
+    judged = summary.get("mt_bench", {}).get(lang, {}).get("mean")
+    if judged is not None:
+      rows.append({"condition": condition, "seed": seed, "language": lang, "metric": "judge_score", "value": judged})
+  return rows
+
+
+def write_tidy(path: str, rows: list[dict]) -> None:
+  tmp = path + ".tmp"
+  with open(tmp, "w", newline="", encoding="utf-8") as f:
+    w = csv.DictWriter(f, fieldnames=TIDY_FIELDS)
+    w.writeheader()
+    w.writerows(rows)
+  os.replace(tmp, path)
+
+
+def read_tidy(path: str) -> list[dict]:
+  with open(path, encoding="utf-8") as f:
+    return [{**r, "seed": int(r["seed"]), "value": float(r["value"])} for r in csv.DictReader(f)]
+
+
+def _ordered(values, order=None):
+  values = list(dict.fromkeys(values))
+  if order:
+    return [v for v in order if v in values] + [v for v in values if v not in order]
+  return values
+
+
+def matrix(rows: list[dict], metric: str, *, conditions=None, languages=None):
+  """(conditions, languages, means [c, l], std over seeds [c, l]) of `metric`."""
+  rows = [r for r in rows if r["metric"] == metric]
+  conds = _ordered((r["condition"] for r in rows), conditions)
+  langs = _ordered((r["language"] for r in rows), languages)
+  cells = defaultdict(list)
+  for r in rows:
+    cells[(r["condition"], r["language"])].append(r["value"])
+  mean = np.full((len(conds), len(langs)), np.nan)
+  std = np.full_like(mean, np.nan)
+  for i, c in enumerate(conds):
+    for j, l in enumerate(langs):
+      vals = [v for v in cells.get((c, l), []) if not math.isnan(v)]
+      if vals:
+        mean[i, j] = np.mean(vals)
+        std[i, j] = np.std(vals, ddof=1) if len(vals) > 1 else np.nan
+  return conds, langs, mean, std
+
+
+def relative_gain(rows: list[dict], metric: str, treatment: str, baseline: str, *, confidence: float = 0.95,
+                  lower_is_better: bool = False) -> dict[str, dict]:
+  """Per language: the gain of `treatment` over `baseline` in percent of the baseline, paired by
+  seed, with a Student-t confidence interval over seeds (nan with a single seed).
+
+  {language: {"gain_pct", "ci_low", "ci_high", "seeds"}}."""
+  from scipy import stats
+  by = defaultdict(dict)
+  for r in rows:
+    if r["metric"] == metric and r["condition"] in (treatment, baseline):
+      by[(r["language"], r["seed"])][r["condition"]] = r["value"]
+  per_lang = defaultdict(list)
+  for (lang, _), pair in sorted(by.items()):
+    if treatment in pair and baseline in pair and pair[baseline]:
+      delta = pair[treatment] - pair[baseline]
+      per_lang[lang].append(100.0 * (-delta if lower_is_better else delta) / abs(pair[baseline]))
+  out = {}
+  for lang, gains in per_lang.items():
+    mean = float(np.mean(gains))
+    if len(gains) > 1:
+      half = stats.t.ppf(0.5 + confidence / 2, len(gains) - 1) * np.std(gains, ddof=1) / math.sqrt(len(gains))
+    else:
+      half = math.nan
+    out[lang] = {"gain_pct": mean, "ci_low": mean - half, "ci_high": mean + half, "seeds": len(gains)}
+  return out
+
+
+def format_matrix(conds, langs, mean, *, title: str = "") -> str:
+  width = max([len(c) for c in conds] + [9])
+  lines = [title] if title else []
+  lines.append(f"{'condition':<{width}}" + "".join(f"{l:>8}" for l in langs) + f"{'mean':>8}")
+  for c, row in zip(conds, mean):
+    lines.append(f"{c:<{width}}" + "".join(f"{v:>8.3f}" for v in row) + f"{np.nanmean(row):>8.3f}")
+  return "\n".join(lines)
+
+
+def heatmap(conds, langs, mean, path: str, *, title: str) -> str:
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+  fig, ax = plt.subplots(figsize=(1.2 * len(langs) + 3, 0.5 * len(conds) + 1.5))
+  im = ax.imshow(mean, cmap="viridis", aspect="auto")
+  ax.set_xticks(range(len(langs)), langs)
+  ax.set_yticks(range(len(conds)), conds)
+  for i in range(len(conds)):
+    for j in range(len(langs)):
+      if not math.isnan(mean[i, j]):
+        ax.text(j, i, f"{mean[i, j]:.2f}", ha="center", va="center", color="w", fontsize=8)
+  ax.set_xlabel("evaluation language")
+  ax.set_title(title)
+  fig.colorbar(im, ax=ax)
+  fig.tight_layout()
+  fig.savefig(path, dpi=120)
+  plt.close(fig)
+  return path
+
+
+def gain_bars(gains: dict[str, dict], path: str, *, title: str) -> str:
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+  langs = list(gains)
+  vals = [gains[l]["gain_pct"] for l in langs]
+  err = np.array([[gains[l]["gain_pct"] - gains[l]["ci_low"] for l in langs],
+                  [gains[l]["ci_high"] - gains[l]["gain_pct"] for l in langs]])
+  fig, ax = plt.subplots(figsize=(1.1 * len(langs) + 2, 3.5))
+  ax.bar(langs, vals, yerr=None if np.isnan(err).all() else np.nan_to_num(err), capsize=4,
+         color=["tab:green" if v >= 0 else "tab:red" for v in vals])
+  ax.axhline(0, color="k", lw=0.8)
+  ax.set_ylabel("relative gain (%)")
+  ax.set_title(title)
+  fig.tight_layout()
+  fig.savefig(path, dpi=120)
+  plt.close(fig)
+  return path
+
+
+def condition_radar(conds, langs, mean, path: str, *, title: str) -> str:
+  """One polygon per condition over the evaluation languages."""
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+  angles = np.linspace(0, 2 * np.pi, len(langs), endpoint=False).tolist()
+  fig = plt.figure(figsize=(5, 5))
+  ax = fig.add_subplot(polar=True)
+  for c, row in zip(conds, mean):
+    vals = np.nan_to_num(row).tolist()
+    ax.plot(angles + angles[:1], vals + vals[:1], label=c)
+    ax.fill(angles + angles[:1], vals + vals[:1], alpha=0.08)
+  ax.set_xticks(angles, langs)
+  ax.set_title(title)
+  ax.legend(loc="upper right", bbox_to_anchor=(1.35, 1.1), fontsize=7)
+  fig.tight_layout()
+  fig.savefig(path, dpi=120)
+  plt.close(fig)
+  return path
+
+
+def write_json(path: str, obj) -> None:
+  tmp = path + ".tmp"
+  with open(tmp, "w", encoding="utf-8") as f:
+    json.dump(obj, f, indent=2, ensure_ascii=False, allow_nan=True)
+  os.replace(tmp, path)
