@@ -24,3 +24,12 @@ def assert_trees_close(actual, expected, rtol=1e-5):
     assert a.shape == e.shape, path
     err, scale = np.max(np.abs(a - e)), max(np.max(np.abs(e)), 1e-12)
     assert err <= rtol * scale, f"{jax.tree_util.keystr(path)}: max diff {err:.3g} vs scale {scale:.3g}"
+
+
+def train_tiny_run(workdir: str, steps: int = 2) -> str:
+  """A trained tiny run directory (the smoke config's data and tokenizer)."""
+  from itx.train.loop import train
+  c = tiny_config()
+  c.train.steps = steps
+  train(c, workdir)
+  return workdir

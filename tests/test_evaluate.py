@@ -8,12 +8,11 @@ import threading
 import pytest
 
 from configs import base
-from helpers import tiny_config
+from helpers import train_tiny_run
 from itx.eval import mt_bench
 from itx.evaluate import evaluate, format_summary
 from itx.inference import load_run, local_mesh
 from itx.serve.server import make_server
-from itx.train.loop import train
 
 REAL_BENCH = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "mt_bench_x")
 QUESTIONS = {
@@ -40,11 +39,7 @@ def write_bench(root):
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-  workdir = str(tmp_path_factory.mktemp("run"))
-  c = tiny_config()
-  c.train.steps = 2
-  train(c, workdir)
-  return workdir
+  return train_tiny_run(str(tmp_path_factory.mktemp("run")))
 
 
 def eval_config(bench, **kw):

@@ -7,21 +7,17 @@ import urllib.request
 
 import pytest
 
-from helpers import tiny_config
+from helpers import train_tiny_run
 from itx.generate import SamplingParams
 from itx.inference import load_run, local_mesh
 from itx.serve.server import make_server
-from itx.train.loop import train
 
 CHAT = [{"role": "user", "content": "What is 2 plus 3?"}]
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-  workdir = str(tmp_path_factory.mktemp("run"))
-  c = tiny_config()
-  c.train.steps = 2
-  train(c, workdir)
+  workdir = train_tiny_run(str(tmp_path_factory.mktemp("run")))
   run = load_run(workdir, mesh_overrides=local_mesh())
   gen = run.generator()
   server = make_server(gen, "tiny", port=0)

@@ -17,6 +17,7 @@ import time
 import warnings
 from typing import Iterable, Mapping
 
+from itx.eval import mt_bench
 from itx.eval.judge_requests import FAILED_SCORE, JudgeRequest, parse_score
 
 
@@ -76,14 +77,7 @@ def read_judgments(path: str) -> list[dict]:
   tail = lines.pop()  # after the last newline: "" for a complete file
   if tail.strip():
     warnings.warn(f"{path}: ignoring a partial last line ({len(tail)} characters)")
-  out = []
-  for i, line in enumerate(lines, 1):
-    if line.strip():
-      try:
-        out.append(json.loads(line))
-      except json.JSONDecodeError as e:
-        raise ValueError(f"{path}:{i}: {e}") from e
-  return out
+  return mt_bench.parse_jsonl_lines(lines, path)
 
 
 class JudgmentWriter:

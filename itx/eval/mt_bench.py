@@ -41,17 +41,21 @@ def available_languages(root: str) -> list[str]:
   return [l for l in LANGUAGES if l in found] + [l for l in found if l not in LANGUAGES]
 
 
-def read_jsonl(path: str) -> list[dict]:
-  """Every non-blank line of `path` parsed as JSON (errors name the file and line)."""
+def parse_jsonl_lines(lines, path: str) -> list[dict]:
+  """Every non-blank line parsed as JSON (errors name the file and line)."""
   rows = []
-  with open(path, encoding="utf-8") as f:
-    for i, line in enumerate(f, 1):
-      if line.strip():
-        try:
-          rows.append(json.loads(line))
-        except json.JSONDecodeError as e:
-          raise ValueError(f"{path}:{i}: {e}") from e
+  for i, line in enumerate(lines, 1):
+    if line.strip():
+      try:
+        rows.append(json.loads(line))
+      except json.JSONDecodeError as e:
+        raise ValueError(f"{path}:{i}: {e}") from e
   return rows
+
+
+def read_jsonl(path: str) -> list[dict]:
+  with open(path, encoding="utf-8") as f:
+    return parse_jsonl_lines(f, path)
 
 
 def question_number(question_id) -> int:
