@@ -30,6 +30,8 @@ setup(
         "regex",
         "sacrebleu>=2.4",
         "py3langid>=0.3",
+        "babel>=2.12",
+        "num2words>=0.5.13",
         # tensorflow-datasets builders, prepared and read over array_record without TensorFlow;
         # tfds imports importlib_resources for builders inside packages without declaring it.
         "tensorflow-datasets>=4.9.10",

@@ -38,18 +38,18 @@ HEADLINE = ("judge_score", "exact_match", "chrf", "in_language", "answer_loss")
 class Preset:
   conditions: tuple[str, ...]
   seeds: tuple[int, ...]
-  sft_steps: int
+  sft_epochs: float            # passes over each condition's data: a 5x larger corpus gets 5x the steps
   eval_questions: int          # per language (0: all)
   max_new_tokens: int
   real_data: bool = False      # paper: Lima-X / Bactrian-X / MT-Bench-X / a Hugging Face base
 
 
 PRESETS = {
-    "demo": Preset(conditions=("EN", "EN_DE_FR_IT_ES_sampled", "EN_DE_FR_IT_ES"), seeds=(0,), sft_steps=150,
+    "demo": Preset(conditions=("EN", "EN_DE_FR_IT_ES_sampled", "EN_DE_FR_IT_ES"), seeds=(0,), sft_epochs=2.0,
                    eval_questions=16, max_new_tokens=48),
-    "full": Preset(conditions=MONOLINGUAL + PARALLEL + SAMPLED + SIZE_ARM, seeds=(0, 1, 2), sft_steps=300,
+    "full": Preset(conditions=MONOLINGUAL + PARALLEL + SAMPLED + SIZE_ARM, seeds=(0, 1, 2), sft_epochs=3.0,
                    eval_questions=0, max_new_tokens=64),
-    "paper": Preset(conditions=MONOLINGUAL + PARALLEL + SAMPLED + SIZE_ARM, seeds=(0,), sft_steps=0,
+    "paper": Preset(conditions=MONOLINGUAL + PARALLEL + SAMPLED + SIZE_ARM, seeds=(0,), sft_epochs=3.0,
                     eval_questions=0, max_new_tokens=1024, real_data=True),
 }
 
@@ -74,10 +74,23 @@ def condition_config(preset: Preset, condition: str, seed: int, base_dir: str, a
   c.model.init_from = f"itx:{base_dir}"
   c.data.seed = seed
   c.model.init_seed = seed
-  c.train.steps = preset.sft_steps or c.train.steps
+  c.train.steps = steps_for_epochs(c, preset.sft_epochs)
   c.eval.update(max_questions=preset.eval_questions, max_new_tokens=preset.max_new_tokens, seed=seed)
   c.log.progress_bar = True
   return c
+
+
+def steps_for_epochs(c: ml_collections.ConfigDict, epochs: float) -> int:
+  """Optimizer steps for `epochs` passes over the config's data, from its tokenized size (cached,
+  so the training run that follows does not tokenize again)."""
+  from itx import config as config_lib
+  from itx.data.chat import load_tokenizer
+  from itx.train.loop import build_sources
+  tok = load_tokenizer(config_lib.tokenizer_path(c))
+  sources, _ = build_sources(c, tok, progress=False)
+  tokens = sum(s.stats["tokens"] for s in sources)
+  per_step = c.train.batch_size * c.data.seq_len * 0.9  # packed rows are ~90% full
+  return max(1, round(epochs * tokens / per_step))
 
 
 def _paper_config(condition: str, seed: int, args) -> ml_collections.ConfigDict:
@@ -90,6 +103,7 @@ def _paper_config(condition: str, seed: int, args) -> ml_collections.ConfigDict:
     c.data.sources.train.path = os.path.join(args.lima_x, f"train_limax_{condition}.jsonl")
   c.model.update(init_from=f"hf:{args.base_model}", tokenizer="")
   c.data.seed = seed
+  c.train.steps = steps_for_epochs(c, PRESETS["paper"].sft_epochs)
   c.eval.update(bench=args.mt_bench_x, judge="http", judge_base_url=args.judge_url, judge_model=args.judge_model,
                 judge_api_key_env=args.judge_api_key_env, reference_model="gpt-4", seed=seed)
   if args.mesh:
@@ -120,8 +134,8 @@ def run_experiment(preset_name: str, out_dir: str, args=None) -> dict:
   for condition in preset.conditions:
     for seed in preset.seeds:
       workdir = os.path.join(out_dir, "runs", f"{condition}_seed{seed}")
-      c = condition_config(preset, condition, seed, base_dir, args)
       if not _done(workdir):
+        c = condition_config(preset, condition, seed, base_dir, args)
         start = time.time()
         print(f"== {condition}, seed {seed}: instruction tuning and evaluation ({workdir})", flush=True)
         train(c, workdir)

@@ -76,6 +76,8 @@ def register(name: str, root) -> None:
 
 
 def _root(name: str) -> str:
+  if name == "polyglot":
+    import itx.data.polyglot  # noqa: F401  (registers the world; its generator is heavy to import)
   if name not in _ROOTS:
     raise ValueError(f"unknown built-in world 'builtin:{name}' (known: {sorted(_ROOTS)})")
   return _ROOTS[name]()

@@ -6,8 +6,8 @@ SYSTEM_MESSAGES = {
           "and polite answers to the human's questions.",
     "de": "Ein Gespräch zwischen einem Menschen und einem Assistenten mit künstlicher Intelligenz. Der "
           "Assistent gibt hilfreiche und höfliche Antworten auf die Fragen des Menschen.",
-    "fr": "Une conversation entre un humain et un assistant d'intelligence artificielle. L'assistant donne "
-          "des réponses utiles et polies aux questions de l'humain.",
+    "fr": "Une conversation entre un humain et un assistant doté d'une intelligence artificielle. L'assistant "
+          "donne des réponses utiles et polies aux questions de l'humain.",
     "it": "Una conversazione tra un essere umano e un assistente di intelligenza artificiale. L'assistente "
           "fornisce risposte utili e cortesi alle domande dell'essere umano.",
     "es": "Una conversación entre un humano y un asistente de inteligencia artificial. El asistente da "
