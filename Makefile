@@ -4,9 +4,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.itx-installed
-DEMO_WORKDIR ?= runs/demo
+DEMO_OUT ?= results/multilingual_parallel/demo
 
-.PHONY: install demo test bench clean
+.PHONY: install demo smoke test bench clean
 
 install: $(STAMP)
 
@@ -18,8 +18,12 @@ $(STAMP): setup.py
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# The multilingual instruction-tuning study in miniature (polyglot world, 3 conditions, 1 seed).
 demo: $(STAMP)
-	$(PY) -m itx.main --config=configs/smoke.py --workdir=$(DEMO_WORKDIR)
+	$(PY) -m experiments.multilingual_parallel --preset=demo --out=$(DEMO_OUT)
+
+smoke: $(STAMP)
+	$(PY) -m itx.main --config=configs/smoke.py --workdir=runs/smoke
 
 test: $(STAMP)
 	$(PY) -m pytest -q tests
@@ -28,4 +32,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/train_throughput.py
 
 clean:
-	rm -rf $(VENV) runs *.egg-info
+	rm -rf $(VENV) runs results *.egg-info

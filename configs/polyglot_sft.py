@@ -29,6 +29,6 @@ def get_config(composition: str = "EN"):
       dict(path=path, kind="instruction", weight=1.0))})
   c.data.loss_on = "assistant"
   c.model.init_from = ""  # set to itx:<pre-training workdir> (experiments/multilingual_parallel.py does)
-  c.train.update(steps=300, batch_size=16, learning_rate=1e-3, warmup_steps=20)
+  c.train.update(steps=300, batch_size=16, learning_rate=2e-3, warmup_steps=20)
   c.checkpoint.every_steps = 150
   return c

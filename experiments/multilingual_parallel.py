@@ -42,11 +42,13 @@ class Preset:
   eval_questions: int          # per language (0: all)
   max_new_tokens: int
   real_data: bool = False      # paper: Lima-X / Bactrian-X / MT-Bench-X / a Hugging Face base
+  base_steps: int = 0          # pre-training steps of the polyglot base (0: its config's)
 
 
 PRESETS = {
+    # Sized for 10 minutes on a 2-core CPU, pre-training included.
     "demo": Preset(conditions=("EN", "EN_DE_FR_IT_ES_sampled", "EN_DE_FR_IT_ES"), seeds=(0,), sft_epochs=2.0,
-                   eval_questions=16, max_new_tokens=48),
+                   eval_questions=16, max_new_tokens=48, base_steps=200),
     "full": Preset(conditions=MONOLINGUAL + PARALLEL + SAMPLED + SIZE_ARM, seeds=(0, 1, 2), sft_epochs=3.0,
                    eval_questions=0, max_new_tokens=64),
     "paper": Preset(conditions=MONOLINGUAL + PARALLEL + SAMPLED + SIZE_ARM, seeds=(0,), sft_epochs=3.0,
@@ -57,7 +59,9 @@ PRESETS = {
 def base_config(preset: Preset, args) -> ml_collections.ConfigDict:
   """The base model's config: the polyglot pre-training run, or (paper) a Hugging Face checkpoint."""
   from configs import polyglot_pretrain
-  return polyglot_pretrain.get_config()
+  c = polyglot_pretrain.get_config()
+  c.train.steps = preset.base_steps or c.train.steps
+  return c
 
 
 def condition_config(preset: Preset, condition: str, seed: int, base_dir: str, args) -> ml_collections.ConfigDict:
@@ -75,6 +79,7 @@ def condition_config(preset: Preset, condition: str, seed: int, base_dir: str, a
   c.data.seed = seed
   c.model.init_seed = seed
   c.train.steps = steps_for_epochs(c, preset.sft_epochs)
+  c.train.warmup_steps = max(1, c.train.steps // 10)
   c.eval.update(max_questions=preset.eval_questions, max_new_tokens=preset.max_new_tokens, seed=seed)
   c.log.progress_bar = True
   return c
@@ -111,6 +116,29 @@ def _paper_config(condition: str, seed: int, args) -> ml_collections.ConfigDict:
   return c
 
 
+def base_heldout_loss(base_dir: str, *, chars: int = 60_000) -> dict:
+  """The base model's mean NLL per token on documents of the polyglot world generated with another
+  seed than its pre-training corpus (same kinds of text, other draws), per language."""
+  path = os.path.join(base_dir, "heldout_loss.json")
+  if os.path.exists(path):
+    with open(path) as f:
+      return json.load(f)
+  import numpy as np
+
+  from itx.data.polyglot import pretrain
+  from itx.eval.loss import document_nll
+  from itx.inference import load_run, local_mesh
+  run = load_run(base_dir, mesh_overrides=local_mesh())
+  docs = list(pretrain.documents(chars, seed=10_007))
+  losses = document_nll(run, [d["text"] for d in docs], seq_len=run.config.data.seq_len, desc="held-out loss")
+  out = {}
+  for lang in ("en", "de", "fr", "it", "es"):
+    vals = [l for d, l in zip(docs, losses) if d["language"] == lang and not np.isnan(l)]
+    out[lang.upper()] = {"nll_per_token": float(np.mean(vals)), "documents": len(vals)}
+  results.write_json(path, out)
+  return out
+
+
 def _done(workdir: str) -> bool:
   return os.path.exists(os.path.join(workdir, "eval", "summary.json"))
 
@@ -129,7 +157,10 @@ def run_experiment(preset_name: str, out_dir: str, args=None) -> dict:
     start = time.time()
     print(f"== base model: pre-training on the polyglot corpus ({base_dir})", flush=True)
     train(base_config(preset, args), base_dir)
+    heldout = base_heldout_loss(base_dir)
     timings["base"] = time.time() - start
+    print("base model held-out loss per token: " + ", ".join(f"{l} {v['nll_per_token']:.3f}"
+                                                            for l, v in heldout.items()), flush=True)
   rows = []
   for condition in preset.conditions:
     for seed in preset.seeds:
@@ -143,7 +174,11 @@ def run_experiment(preset_name: str, out_dir: str, args=None) -> dict:
         timings[f"{condition}_seed{seed}"] = time.time() - start
       with open(os.path.join(workdir, "eval", "summary.json"), encoding="utf-8") as f:
         rows += results.tidy_rows(condition, seed, json.load(f))
-  return write_results(out_dir, rows, preset.conditions, timings=timings)
+  res = write_results(out_dir, rows, preset.conditions, timings=timings)
+  if not preset.real_data:
+    res["base_heldout_loss"] = base_heldout_loss(base_dir)
+    results.write_json(os.path.join(out_dir, "results.json"), res)
+  return res
 
 
 def write_results(out_dir: str, rows: list[dict], conditions, *, timings: dict | None = None) -> dict:
@@ -161,11 +196,11 @@ def write_results(out_dir: str, rows: list[dict], conditions, *, timings: dict |
   headline = metrics[0] if metrics else None
   for treatment in [c for c in PARALLEL + SAMPLED + SIZE_ARM if c in conditions]:
     if headline and "EN" in conditions:
-      gains = results.relative_gain(rows, headline, treatment, "EN")
+      gains = results.relative_gain(rows, headline, treatment, "EN", languages=LANGS)
       out["gains"][f"{treatment}_vs_EN"] = gains
       text.append(f"relative gain of {treatment} over EN in {headline} (%, 95% CI over seeds):\n" + "\n".join(
-          f"  {l}: {g['gain_pct']:+7.1f}  [{g['ci_low']:+.1f}, {g['ci_high']:+.1f}]  ({g['seeds']} seed(s))"
-          for l, g in gains.items()))
+          f"  {l}: {g['gain_pct']:+7.1f}  " + (f"[{g['ci_low']:+.1f}, {g['ci_high']:+.1f}]" if g["seeds"] > 1
+                                              else "(one seed: no interval)") for l, g in gains.items()))
       out["plots"].append(results.gain_bars(gains, os.path.join(out_dir, f"gain_{treatment}_vs_EN.png"),
                                             title=f"{treatment} vs EN: {headline}"))
   if headline:

@@ -69,7 +69,7 @@ def matrix(rows: list[dict], metric: str, *, conditions=None, languages=None):
 
 
 def relative_gain(rows: list[dict], metric: str, treatment: str, baseline: str, *, confidence: float = 0.95,
-                  lower_is_better: bool = False) -> dict[str, dict]:
+                  lower_is_better: bool = False, languages=None) -> dict[str, dict]:
   """Per language: the gain of `treatment` over `baseline` in percent of the baseline, paired by
   seed, with a Student-t confidence interval over seeds (nan with a single seed).
 
@@ -85,7 +85,8 @@ def relative_gain(rows: list[dict], metric: str, treatment: str, baseline: str, 
       delta = pair[treatment] - pair[baseline]
       per_lang[lang].append(100.0 * (-delta if lower_is_better else delta) / abs(pair[baseline]))
   out = {}
-  for lang, gains in per_lang.items():
+  for lang in _ordered(per_lang, languages):
+    gains = per_lang[lang]
     mean = float(np.mean(gains))
     if len(gains) > 1:
       half = stats.t.ppf(0.5 + confidence / 2, len(gains) - 1) * np.std(gains, ddof=1) / math.sqrt(len(gains))

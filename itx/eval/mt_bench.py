@@ -96,8 +96,9 @@ def load_judge_prompts(root: str, lang: str, file: str = "judge_prompts.jsonl") 
 
 def generation_settings(category: str) -> dict:
   """How to sample answers for a question of `category`: {"temperature", "do_sample",
-  "max_new_tokens"}; temperature 0 means greedy decoding."""
-  t = TEMPERATURES[category]
+  "max_new_tokens"}; temperature 0 means greedy decoding. Categories outside MT-Bench's eight
+  (e.g. the polyglot world's task families, whose answers are checkable) decode greedily."""
+  t = TEMPERATURES.get(category, 0.0)
   return {"temperature": t, "do_sample": t > 0, "max_new_tokens": MAX_NEW_TOKENS}
 
 
