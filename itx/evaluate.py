@@ -51,6 +51,24 @@ def _judge_requests(e, root, lang, questions, answers, refs, model_id):
   return requests, RuleJudge()
 
 
+def question_subset(questions: list[dict], n: int) -> list[dict]:
+  """n questions spread over the categories (round robin in file order), so a short evaluation
+  still covers every category, the held-out ones included. n=0: all."""
+  if not n or n >= len(questions):
+    return questions
+  by_cat: dict[str, list[dict]] = {}
+  for q in questions:
+    by_cat.setdefault(q["category"], []).append(q)
+  picked, depth = [], 0
+  while len(picked) < n:
+    for qs in by_cat.values():
+      if depth < len(qs) and len(picked) < n:
+        picked.append(qs[depth])
+    depth += 1
+  keep = {id(q) for q in picked}
+  return [q for q in questions if id(q) in keep]
+
+
 def _metric_rows(lang, questions, answers, refs):
   rows = []
   for q in questions:
@@ -100,9 +118,7 @@ def evaluate(workdir: str, eval_cfg, *, step: int | None = None) -> dict:
     raise FileNotFoundError(f"{root}: none of the languages {list(e.languages)} has an mt_bench_<LANG> folder")
   metric_rows, loss_rows, judgments = [], [], []
   for lang in languages:
-    questions = mt_bench.load_questions(root, lang)
-    if e.max_questions:
-      questions = questions[:e.max_questions]
+    questions = question_subset(mt_bench.load_questions(root, lang), e.max_questions)
     refs = mt_bench.load_reference_answers(root, lang, e.reference_model)
     answers = generate_answers(
         gen, questions, lang, model_id, os.path.join(out_dir, "model_answer", f"{model_id}_{lang}.jsonl"),

@@ -96,3 +96,11 @@ def test_llm_judge_path_on_real_mt_bench_x_through_an_itx_server(trained, tmp_pa
   assert lines[0]["user_prompt"].startswith("[Anweisung]")  # the German judge prompt
   # A tiny model gives no [[rating]]: every judgment is a counted failure, excluded from means.
   assert summary["mt_bench"]["DE"]["failed"] + summary["mt_bench"]["DE"]["n"] == 4
+
+
+def test_question_subset_covers_every_category():
+  from itx.evaluate import question_subset
+  qs = [{"question_id": f"{i}_EN", "category": c} for i, c in enumerate("aaabbbccc")]
+  sub = question_subset(qs, 4)
+  assert [q["category"] for q in sub] == ["a", "a", "b", "c"]
+  assert question_subset(qs, 0) == qs

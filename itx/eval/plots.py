@@ -58,24 +58,33 @@ def _safe(name: str) -> str:
   return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
 
 
-def radar_plots(result: Mapping, out_dir: str,
-                categories: Sequence[str] = mt_bench.CATEGORIES) -> list[str]:
+def present_categories(model_result: Mapping) -> list[str]:
+  """The categories judged in a result: MT-Bench's eight in their order, then any others (e.g. a
+  generated benchmark's task families), sorted."""
+  found = {c["category"] for c in model_result["cells"].values()}
+  return [c for c in mt_bench.CATEGORIES if c in found] + sorted(found - set(mt_bench.CATEGORIES))
+
+
+def radar_plots(result: Mapping, out_dir: str, categories: Sequence[str] | None = None) -> list[str]:
   """Write radar_<model>_<LANG>.png per language and radar_<model>_overlay.png; returns paths.
 
   Args:
     result: the output of `aggregate.aggregate`.
+    categories: the axes (default: MT-Bench's eight, or the categories judged when those are others).
   """
   os.makedirs(out_dir, exist_ok=True)
   paths = []
   for model, m in result["models"].items():
+    judged = present_categories(m)
+    axes = categories or (mt_bench.CATEGORIES if set(judged) <= set(mt_bench.CATEGORIES) else judged)
     overlay = {}
     for lang in m["languages"]:
-      series = {"turn 1": category_scores(m, lang, 1, categories),
-                "turn 2": category_scores(m, lang, 2, categories),
-                "average": category_scores(m, lang, None, categories)}
+      series = {"turn 1": category_scores(m, lang, 1, axes),
+                "turn 2": category_scores(m, lang, 2, axes),
+                "average": category_scores(m, lang, None, axes)}
       overlay[lang] = series["average"]
-      paths.append(_radar(series, categories, f"{model}: MT-Bench-{lang}",
+      paths.append(_radar(series, axes, f"{model}: MT-Bench-{lang}",
                           os.path.join(out_dir, f"radar_{_safe(model)}_{lang}.png")))
-    paths.append(_radar(overlay, categories, f"{model}: MT-Bench-X by language",
+    paths.append(_radar(overlay, axes, f"{model}: MT-Bench-X by language",
                         os.path.join(out_dir, f"radar_{_safe(model)}_overlay.png")))
   return paths
