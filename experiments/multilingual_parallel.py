@@ -31,7 +31,7 @@ MONOLINGUAL = LANGS
 PARALLEL = ("EN_DE_FR_IT_ES", "DE_FR_IT_ES")
 SAMPLED = ("EN_DE_FR_IT_ES_sampled", "DE_FR_IT_ES_sampled")
 SIZE_ARM = ("bactrian",)  # the larger translated-style corpus, against the small curated EN_DE_FR_IT_ES
-HEADLINE = ("judge_score", "exact_match", "chrf", "in_language", "answer_loss")
+HEADLINE = ("judge_score", "judge_score_heldout", "exact_match", "chrf", "in_language", "answer_loss")
 
 
 @dataclasses.dataclass(frozen=True)

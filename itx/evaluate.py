@@ -69,12 +69,22 @@ def question_subset(questions: list[dict], n: int) -> list[dict]:
   return [q for q in questions if id(q) in keep]
 
 
-def _metric_rows(lang, questions, answers, refs):
+def heldout_questions(root: str, lang: str, reference_model: str) -> set:
+  """Question ids whose reference marks a task family held out of training (generated benchmarks
+  mark them; real MT-Bench-X has no such field, so nothing is marked)."""
+  path = os.path.join(mt_bench.bench_dir(root, lang), "reference_answer", f"{reference_model}.jsonl")
+  if not os.path.exists(path):
+    return set()
+  return {r["question_id"] for r in mt_bench.read_jsonl(path) if r.get("heldout_family")}
+
+
+def _metric_rows(lang, questions, answers, refs, heldout):
   rows = []
   for q in questions:
     qid = q["question_id"]
     for t, answer in enumerate(answers[qid], start=1):
       row = {"language": lang, "family": q["category"], "question_id": qid, "turn": t,
+             "heldout_family": qid in heldout,
              "in_language": float(identify(answer, mt_bench.LANGUAGES) == lang) if answer.strip() else 0.0}
       if qid in refs and t <= len(refs[qid]):
         row.update(text_metrics.score_answer(answer, refs[qid][t - 1]))
@@ -116,7 +126,7 @@ def evaluate(workdir: str, eval_cfg, *, step: int | None = None) -> dict:
   languages = [l for l in e.languages if l in mt_bench.available_languages(root)]
   if not languages:
     raise FileNotFoundError(f"{root}: none of the languages {list(e.languages)} has an mt_bench_<LANG> folder")
-  metric_rows, loss_rows, judgments = [], [], []
+  metric_rows, loss_rows, judgments, judged_heldout = [], [], [], []
   for lang in languages:
     questions = question_subset(mt_bench.load_questions(root, lang), e.max_questions)
     refs = mt_bench.load_reference_answers(root, lang, e.reference_model)
@@ -130,7 +140,9 @@ def evaluate(workdir: str, eval_cfg, *, step: int | None = None) -> dict:
     if stats.errors:
       log.warning("%s: %d judge requests failed (rerun to retry): %s", lang, len(stats.errors), stats.errors[:2])
     judgments += aggregate.load([judgment_path], language=lang)
-    metric_rows += _metric_rows(lang, questions, answers, refs)
+    heldout = heldout_questions(root, lang, e.reference_model)
+    metric_rows += _metric_rows(lang, questions, answers, refs, heldout)
+    judged_heldout += [j for j in aggregate.load([judgment_path], language=lang) if j["question_id"] in heldout]
     if e.answer_loss:
       loss_rows += _loss_rows(run, e, lang, questions, refs)
 
@@ -146,6 +158,10 @@ def evaluate(workdir: str, eval_cfg, *, step: int | None = None) -> dict:
       "languages": text_metrics.means_by_language(rows, metrics),
       "families": text_metrics.means_by_family(rows, metrics),
       "mt_bench": bench["models"].get(model_id, {}).get("languages", {}),
+      # the same, on the task families held out of training only (generalisation to new instructions)
+      "languages_heldout": text_metrics.means_by_language([r for r in metric_rows if r["heldout_family"]], metrics),
+      "mt_bench_heldout": aggregate.aggregate(judged_heldout, categories=categories, expected=0)["models"]
+                          .get(model_id, {}).get("languages", {}) if judged_heldout else {},
       "cross_lingual": bench["models"].get(model_id, {}).get("cross_lingual", {}),
   }
   with open(os.path.join(out_dir, "summary.json"), "w", encoding="utf-8") as f:

@@ -25,6 +25,10 @@ def tidy_rows(condition: str, seed: int, summary: dict) -> list[dict]:
     judged = summary.get("mt_bench", {}).get(lang, {}).get("mean")
     if judged is not None:
       rows.append({"condition": condition, "seed": seed, "language": lang, "metric": "judge_score", "value": judged})
+    held = summary.get("mt_bench_heldout", {}).get(lang, {}).get("mean")
+    if held is not None:  # on the task families no training file contains
+      rows.append({"condition": condition, "seed": seed, "language": lang, "metric": "judge_score_heldout",
+                   "value": held})
   return rows
 
 
