@@ -47,8 +47,8 @@ class Preset:
 
 PRESETS = {
     # Sized for 10 minutes on a 2-core CPU, pre-training included.
-    "demo": Preset(conditions=("EN", "EN_DE_FR_IT_ES_sampled", "EN_DE_FR_IT_ES"), seeds=(0,), sft_epochs=2.0,
-                   eval_questions=16, max_new_tokens=48, base_steps=200),
+    "demo": Preset(conditions=("EN", "EN_DE_FR_IT_ES_sampled", "EN_DE_FR_IT_ES"), seeds=(0,), sft_epochs=1.75,
+                   eval_questions=16, max_new_tokens=48, base_steps=180),
     "full": Preset(conditions=MONOLINGUAL + PARALLEL + SAMPLED + SIZE_ARM, seeds=(0, 1, 2), sft_epochs=3.0,
                    eval_questions=0, max_new_tokens=64),
     "paper": Preset(conditions=MONOLINGUAL + PARALLEL + SAMPLED + SIZE_ARM, seeds=(0,), sft_epochs=3.0,
