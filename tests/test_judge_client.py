@@ -195,7 +195,8 @@ def test_truncated_last_line_is_repaired_and_judged_again(server, tmp_path):
   assert stats.written == 1 and server.attempts[-1] == "q2"
   text = out.read_bytes()
   assert text.startswith(complete) and text.endswith(b"\n")
-  assert [r["question_id"] for r in read_judgments(str(out))] == ["q0", "q1", "q2"]
+  ids = [r["question_id"] for r in read_judgments(str(out))]
+  assert sorted(ids[:2]) == ["q0", "q1"] and ids[2] == "q2"  # concurrent judges finish in any order
 
 
 def test_failed_judgments_are_rejudged_only_on_request(server, tmp_path):
