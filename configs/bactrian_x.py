@@ -8,8 +8,7 @@ Weber et al. 2024: a large translated corpus against the small curated Lima-X).
 `data.sources.train.path` is one language's JSON list ({instruction, input, output, id}) or a
 folder holding the languages to train on (every .json file in a folder is read, so copy or link
 the five files of EN, DE, FR, IT, ES into one). The paper's "Bactrian-X-small" sample size is not
-known: the examples seen are train.steps x train.batch_size (one pass when that is below the
-corpus size), so choose steps for the sample size you want.
+known: `data.sources.train.max_examples` draws a fixed random subset of that size (0: all).
 """
 
 import ml_collections
@@ -22,7 +21,7 @@ def get_config():
   c.model.update(init_from="hf:/path/to/hf-base-model", tokenizer="/path/to/hf-base-model",
                  dtype="bfloat16", remat="full")
   c.data.sources = ml_collections.ConfigDict({"train": ml_collections.ConfigDict(
-      dict(path="/path/to/bactrian-x/en.json", kind="instruction", weight=1.0))})
+      dict(path="/path/to/bactrian-x/en.json", kind="instruction", weight=1.0, max_examples=0))})
   c.data.seq_len = 2048
   c.train.update(steps=2000, batch_size=64, learning_rate=2e-5, warmup_steps=60, weight_decay=0.0)
   c.checkpoint.every_steps = 500

@@ -37,7 +37,8 @@ def get_config() -> ml_collections.ConfigDict:
   c.data = ml_collections.ConfigDict(dict(
       # name -> source. `path`: a file, directory or glob (JSONL, JSON, Parquet) or builtin:NAME;
       # `kind`: instruction (alpaca or chat records) | text (documents, every token a target);
-      # `weight`: the source's fraction of the final example stream (weights are normalised).
+      # `weight`: the source's fraction of the final example stream (weights are normalised);
+      # optional `max_examples`: a fixed random subset of that many examples (0: all).
       sources=ml_collections.ConfigDict({
           "train": ml_collections.ConfigDict(dict(path="builtin:toy", kind="instruction", weight=1.0)),
       }),

@@ -30,6 +30,9 @@ def validate(c: ml_collections.ConfigDict, *, process_count: int = 1) -> None:
     _choice(src.kind, f"data.sources.{name}.kind", ("instruction", "text"))
     if not src.weight > 0:
       raise ConfigError(f"config.data.sources.{name}.weight={src.weight}: must be positive")
+    if src.get("max_examples", 0) < 0:
+      raise ConfigError(f"config.data.sources.{name}.max_examples={src.max_examples}: must be 0 (all) or positive")
+  _choice(c.eval.judge, "eval.judge", ("rule", "http"))
   t = c.train
   for name in ("steps", "batch_size", "grad_accum"):
     if t[name] < 1:

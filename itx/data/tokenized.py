@@ -103,3 +103,17 @@ def _tokenize_into(out_dir, name, path, src_cfg, data_cfg, tok, progress):
                target_tokens=int(arrays["weights"].sum()), first_errors=errors)
   with open(os.path.join(out_dir, "stats.json"), "w") as f:
     json.dump(stats, f, indent=1)
+
+
+def sample_examples(src: TokenizedSource, n: int, seed: int) -> TokenizedSource:
+  """A fixed subset of n examples drawn without replacement (e.g. the paper's Bactrian-X-small);
+  the same for a seed, whatever the run length. n=0 or n >= len: the whole source."""
+  if not n or n >= len(src):
+    return src
+  idx = np.sort(np.random.default_rng(seed).permutation(len(src))[:n])
+  parts = [src[int(i)] for i in idx]
+  lengths = np.array([len(p["inputs"]) for p in parts])
+  arrays = {k: np.concatenate([p[k] for p in parts]) for k in _FIELDS}
+  stats = dict(src.stats, examples=n, sampled_from=len(src), tokens=int(lengths.sum()),
+               target_tokens=int(arrays["weights"].sum()))
+  return TokenizedSource(src.name, arrays, np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64), stats)

@@ -21,7 +21,7 @@ from itx import config as config_lib
 from itx import sharding
 from itx.data import pipeline
 from itx.data.chat import load_tokenizer
-from itx.data.tokenized import TokenizedSource, tokenize_source
+from itx.data.tokenized import TokenizedSource, sample_examples, tokenize_source
 from itx.hf import config_map as hf_config_map
 from itx.hf import weights as hf_weights
 from itx.models import ModelConfig, Transformer
@@ -34,7 +34,8 @@ from itx.train.step import make_train_step
 def build_sources(c: ml_collections.ConfigDict, tok, *, progress: bool = True) -> tuple[list[TokenizedSource], list[float]]:
   sources, weights = [], []
   for name, src in sorted(c.data.sources.items()):
-    sources.append(tokenize_source(name, src, c.data, tok, progress=progress))
+    tokenized = tokenize_source(name, src, c.data, tok, progress=progress)
+    sources.append(sample_examples(tokenized, src.get("max_examples", 0), c.data.seed))
     weights.append(float(src.weight))
   return sources, weights
 
