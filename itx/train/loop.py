@@ -27,7 +27,7 @@ from itx.hf import weights as hf_weights
 from itx.models import ModelConfig, Transformer
 from itx.train import optim, state as state_lib
 from itx.train.checkpoint import Checkpointer, load_params
-from itx.train.metrics import MetricsWriter, peak_flops_per_device
+from itx.train.metrics import MetricsWriter, peak_flops_per_device, read_metrics
 from itx.train.step import make_train_step
 
 
@@ -149,4 +149,7 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool | N
     bar.close()
     ckpt.close()
     writer.close()
+  if not last:  # nothing left to train (a finished run rerun): report its last logged metrics
+    logged = read_metrics(workdir)
+    last = logged[-1] if logged else {"step": start}
   return last
