@@ -86,3 +86,26 @@ def test_init_from_another_run_starts_from_its_parameters(tmp_path):
   c.mesh.fsdp = 2  # and a different sharding than the run it starts from
   train(c, second)
   assert_trees_close(load_params(second), load_params(first), rtol=0)
+
+
+def test_sigterm_saves_a_checkpoint_and_the_rerun_resumes_from_it(tmp_path):
+  import signal
+  import time
+  workdir = str(tmp_path / "preempted")
+  small = ["--config.model.d_model=32", "--config.data.seq_len=64", "--config.train.batch_size=8",
+           "--config.train.steps=400", "--config.log.progress_bar=False"]
+  args = ["--config=configs/smoke.py", f"--workdir={workdir}", *small, "--config.log.every_steps=1",
+          "--config.checkpoint.every_steps=1000"]
+  proc = subprocess.Popen([sys.executable, "-m", "itx.main", *args], cwd=ROOT, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+  deadline = time.time() + 240
+  while time.time() < deadline and len(read_metrics(workdir)) < 5:
+    time.sleep(0.5)
+  proc.send_signal(signal.SIGTERM)
+  _, err = proc.communicate(timeout=120)
+  assert proc.returncode == 0, err[-2000:]
+  steps = sorted(int(d) for d in os.listdir(os.path.join(workdir, "checkpoints")) if d.isdigit())
+  assert steps and 5 <= steps[-1] < 400  # saved where it stopped, not at a save interval
+  out = run_cli(*args[:2], *small, "--config.log.every_steps=100")
+  assert out.returncode == 0 and "resumed from" in out.stderr
+  assert json.loads(out.stdout.strip().splitlines()[-1])["step"] == 400

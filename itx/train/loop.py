@@ -10,6 +10,8 @@ log = logging.getLogger(__name__)
 HF_BASE_CONFIG = "hf_base_config.json"  # the config.json of an hf: initialisation, for export
 import os
 import shutil
+import signal
+import threading
 import time
 
 import jax
@@ -38,6 +40,24 @@ def build_sources(c: ml_collections.ConfigDict, tok, *, progress: bool = True) -
     sources.append(sample_examples(tokenized, src.get("max_examples", 0), c.data.seed))
     weights.append(float(src.weight))
   return sources, weights
+
+
+class _StopOnSignal:
+  """Turns SIGTERM (how TPU and cluster schedulers preempt a job) into a request to stop after the
+  current step, so the loop can save a checkpoint first. Main thread only; restored on exit."""
+
+  def __init__(self):
+    self.requested = False
+    self._previous = None
+    if threading.current_thread() is threading.main_thread():
+      self._previous = signal.signal(signal.SIGTERM, self._handle)
+
+  def _handle(self, signum, frame):
+    self.requested = True
+
+  def restore(self):
+    if self._previous is not None:
+      signal.signal(signal.SIGTERM, self._previous)
 
 
 def _initial_state(c, model, model_cfg, tx, mesh, rules, abstract, shardings, workdir):
@@ -123,8 +143,13 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool | N
   last: dict = {}
   window_tokens, window_start = 0.0, None
   bar = tqdm(total=c.train.steps, initial=start, desc="train", disable=not progress or jax.process_index() != 0)
+  stop = _StopOnSignal()
   try:
     for step in range(start + 1, end + 1):
+      if stop.requested:  # preempted (SIGTERM): checkpoint where we are, resume later from here
+        ckpt.save(step - 1, state, data_iter, c, force=True)
+        log.warning("stopped by signal after step %d; checkpoint saved, rerun to resume", step - 1)
+        break
       local = next(data_iter)
       window_tokens += float(np.count_nonzero(local["segment_ids"])) * jax.process_count()
       batch = {k: jax.make_array_from_process_local_data(batch_sharding, v) for k, v in local.items()}
@@ -146,6 +171,7 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool | N
       ckpt.save(step, state, data_iter, c, force=step == end)
       bar.update(1)
   finally:
+    stop.restore()
     bar.close()
     ckpt.close()
     writer.close()
