@@ -49,7 +49,7 @@ def itx_tokens_per_s(args, tokens: np.ndarray) -> float:
   bs = sharding.batch_sharding(mesh, rules)
   step = make_train_step(model, tx, optim.learning_rate_schedule(c.train), grad_accum=1, mesh=mesh, rules=rules,
                          shardings=shardings, batch_sharding=bs)
-  state = state_lib.init_state(model, tx, mesh, rules, 0)
+  state = state_lib.init_state(model, tx, mesh, rules, shardings, 0)
   b, t = tokens.shape[0], tokens.shape[1] - 1
   batch = {"inputs": tokens[:, :-1], "targets": tokens[:, 1:], "weights": np.ones((b, t), np.float32),
            "segment_ids": np.ones((b, t), np.int32), "positions": np.broadcast_to(np.arange(t), (b, t)).astype(np.int32)}

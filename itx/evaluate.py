@@ -31,10 +31,6 @@ log = logging.getLogger(__name__)
 ALL_METRICS = text_metrics.METRICS + ("in_language", "answer_loss")
 
 
-def bench_root(path: str) -> str:
-  return builtin.data_path(path.removeprefix("builtin:")) if path.startswith("builtin:") else path
-
-
 def _judge_requests(e, root, lang, questions, answers, refs, model_id):
   if e.judge == "http":
     return build_judge_requests(root, lang, answers, model_id, reference_model=e.reference_model), \
@@ -119,16 +115,17 @@ def evaluate(workdir: str, eval_cfg, *, step: int | None = None) -> dict:
   """Runs the evaluation; returns {"languages": {lang: means}, "mt_bench": aggregation, ...}."""
   e = eval_cfg
   run = load_run(workdir, step, mesh_overrides=local_mesh())
-  root = bench_root(e.bench)
+  root = builtin.resolve_path(e.bench)
   model_id = e.model_id or os.path.basename(os.path.abspath(workdir))
   out_dir = os.path.join(workdir, "eval")
   gen = run.generator()
   languages = [l for l in e.languages if l in mt_bench.available_languages(root)]
   if not languages:
     raise FileNotFoundError(f"{root}: none of the languages {list(e.languages)} has an mt_bench_<LANG> folder")
-  metric_rows, loss_rows, judgments, judged_heldout = [], [], [], []
+  metric_rows, loss_rows, judgments, judged_heldout, categories = [], [], [], [], {}
   for lang in languages:
     questions = question_subset(mt_bench.load_questions(root, lang), e.max_questions)
+    categories.update({q["question_id"]: q["category"] for q in questions})
     refs = mt_bench.load_reference_answers(root, lang, e.reference_model)
     answers = generate_answers(
         gen, questions, lang, model_id, os.path.join(out_dir, "model_answer", f"{model_id}_{lang}.jsonl"),
@@ -139,15 +136,15 @@ def evaluate(workdir: str, eval_cfg, *, step: int | None = None) -> dict:
     stats = judge_all(requests, judge, judgment_path, workers=e.judge_workers)
     if stats.errors:
       log.warning("%s: %d judge requests failed (rerun to retry): %s", lang, len(stats.errors), stats.errors[:2])
-    judgments += aggregate.load([judgment_path], language=lang)
+    judged = aggregate.load([judgment_path], language=lang)
     heldout = heldout_questions(root, lang, e.reference_model)
+    judgments += judged
+    judged_heldout += [j for j in judged if j["question_id"] in heldout]
     metric_rows += _metric_rows(lang, questions, answers, refs, heldout)
-    judged_heldout += [j for j in aggregate.load([judgment_path], language=lang) if j["question_id"] in heldout]
     if e.answer_loss:
       loss_rows += _loss_rows(run, e, lang, questions, refs)
 
-  categories = {q["question_id"]: q["category"] for l in languages for q in mt_bench.load_questions(root, l)}
-  expected = 2 * (e.max_questions or len(mt_bench.load_questions(root, languages[0])))
+  expected = 2 * len(categories) // len(languages)  # two turns per question evaluated in a language
   bench = aggregate.aggregate(judgments, categories=categories, expected=expected)
   aggregate.write_outputs(bench, out_dir)
   rows = metric_rows + loss_rows

@@ -65,11 +65,6 @@ def rules_from_config(mesh_cfg) -> tuple[tuple[str, object], ...]:
   return tuple(out)
 
 
-def logical_to_sharding(logical_specs, mesh: Mesh, rules):
-  """Maps a pytree of logical PartitionSpecs to NamedShardings."""
-  return nn.logical_to_mesh_sharding(logical_specs, mesh, rules)
-
-
 def batch_sharding(mesh: Mesh, rules, ndim: int = 2) -> NamedSharding:
   """Sharding of a [batch, length, ...] input array."""
   spec = nn.logical_to_mesh_axes(("activation_batch",) + (None,) * (ndim - 1), rules)

@@ -10,8 +10,6 @@ from itx.data.tokenizer_training import train_bpe_tokenizer
 CHATML = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
-CHATML_SPECIALS = {"pad_token": "<|endoftext|>", "eos_token": "<|im_end|>", "unk_token": "<|endoftext|>",
-                   "additional_special_tokens": None}
 
 MULTI_TURN = [
     {"role": "system", "content": "Answer briefly."},

@@ -34,7 +34,7 @@ def per_example(params, examples):
   fn = jax.jit(jax.value_and_grad(lambda p, b: loss_sum_fn(p, model, b), has_aux=True))
   loss, count, grads = 0.0, 0.0, None
   for ex in examples:  # alone in its row; padded to one length so that it compiles once
-    b = {k: jnp.asarray(v)[None] for k, v in pipeline._pad(ex, 48).items()}
+    b = {k: jnp.asarray(v)[None] for k, v in pipeline.pad_example(ex, 48).items()}
     (l, c), g = fn(params, b)
     loss, count = loss + l, count + c
     grads = g if grads is None else jax.tree.map(jnp.add, grads, g)
@@ -52,17 +52,13 @@ def test_packed_loss_and_gradients_equal_unpacked(params, packing):
   seen = int(sum(len(np.unique(r[r > 0])) for r in batch["segment_ids"]))
   assert seen >= 5 if packing else seen == 12
   assert packing == bool((batch["segment_ids"] > 1).any())  # packed rows really hold several examples
-  lengths = sorted(len(e["inputs"]) for e in examples)
-  packed_lengths = sorted(int((r == s).sum()) for r in batch["segment_ids"] for s in np.unique(r[r > 0]))
-  chosen = [e for e in examples]
-  if packing:  # the packer keeps some examples for later bins: match by content
-    chosen = []
-    for r_in, r_seg in zip(batch["inputs"], batch["segment_ids"]):
-      for s in np.unique(r_seg[r_seg > 0]):
-        seg = r_in[r_seg == s]
-        chosen.append(next(e for e in examples if np.array_equal(e["inputs"], seg)))
-  else:
-    assert packed_lengths == lengths
+  if not packing:  # every example alone in its row
+    packed_lengths = sorted(int((r == s).sum()) for r in batch["segment_ids"] for s in np.unique(r[r > 0]))
+    assert packed_lengths == sorted(len(e["inputs"]) for e in examples)
+  chosen = []  # the examples in this batch, matched by content (the packer keeps some for later bins)
+  for r_in, r_seg in zip(batch["inputs"], batch["segment_ids"]):
+    for s in np.unique(r_seg[r_seg > 0]):
+      chosen.append(next(e for e in examples if np.array_equal(e["inputs"], r_in[r_seg == s])))
   model = Transformer(CFG)
   (loss, count), grads = jax.jit(jax.value_and_grad(lambda p, b: loss_sum_fn(p, model, b), has_aux=True))(
       params, {k: jnp.asarray(v) for k, v in batch.items()})

@@ -26,7 +26,7 @@ def make_run(c, devices):
   bs = sharding.batch_sharding(mesh, rules)
   step = make_train_step(model, tx, optim.learning_rate_schedule(c.train), grad_accum=c.train.grad_accum,
                          mesh=mesh, rules=rules, shardings=shardings, batch_sharding=bs)
-  return state_lib.init_state(model, tx, mesh, rules, 0), step, bs
+  return state_lib.init_state(model, tx, mesh, rules, shardings, 0), step, bs
 
 
 def toy_batches(c, n):

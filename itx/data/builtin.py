@@ -89,5 +89,10 @@ def data_path(spec: str) -> str:
   return os.path.join(_root(name), sub or "train.jsonl")
 
 
+def resolve_path(path: str) -> str:
+  """A config path: `builtin:...` resolved to its file on disk, any other path unchanged."""
+  return data_path(path.removeprefix("builtin:")) if path.startswith("builtin:") else path
+
+
 def tokenizer_dir(name: str) -> str:
   return os.path.join(_root(name), "tokenizer")

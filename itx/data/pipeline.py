@@ -17,7 +17,8 @@ import numpy as np
 BATCH_FIELDS = ("inputs", "targets", "weights", "segment_ids", "positions")
 
 
-def _pad(example: dict, seq_len: int) -> dict:
+def pad_example(example: dict, seq_len: int) -> dict:
+  """One example alone in a [seq_len] row: segment id 1 on its tokens, 0 (padding) after."""
   n = len(example["inputs"])
   out = {}
   for k in ("inputs", "targets", "weights"):
@@ -61,5 +62,5 @@ def batches(sources, weights, *, rows: int, seq_len: int, packing: bool = True, 
         it, length_struct=lengths, num_packing_bins=num_packing_bins or rows, seed=seed, shuffle_bins=True)
     it = it.map(_from_packed)
   else:
-    it = it.map(lambda ex: _pad(ex, seq_len))
+    it = it.map(lambda ex: pad_example(ex, seq_len))
   return iter(it.batch(rows, drop_remainder=True))

@@ -56,9 +56,7 @@ def _tokenizer_hash(tok) -> str:
 
 
 def tokenize_source(name: str, src_cfg, data_cfg, tok, *, progress: bool = True) -> TokenizedSource:
-  path = src_cfg.path
-  if path.startswith("builtin:"):
-    path = builtin.data_path(path.removeprefix("builtin:"))
+  path = builtin.resolve_path(src_cfg.path)
   settings = dict(files=_fingerprint(path), kind=src_cfg.kind, tokenizer=_tokenizer_hash(tok),
                   seq_len=data_cfg.seq_len, loss_on=data_cfg.loss_on, add_bos=data_cfg.add_bos,
                   text_field=data_cfg.text_field, skip_invalid=data_cfg.skip_invalid, version=1)

@@ -12,7 +12,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from itx.data.chat import NoTargetError, render_chat, render_text, to_training_example
-from itx.data.pipeline import _pad
+from itx.data.pipeline import pad_example
 
 
 def _row_sums(model, params, batch):
@@ -34,7 +34,7 @@ def nll_of_examples(run, examples: list[tuple[np.ndarray, np.ndarray]], *, seq_l
   rows, keep = [], []
   for ids, target in examples:
     try:
-      rows.append(_pad(to_training_example(ids, target, seq_len), seq_len))
+      rows.append(pad_example(to_training_example(ids, target, seq_len), seq_len))
       keep.append(True)
     except NoTargetError:
       keep.append(False)

@@ -7,8 +7,8 @@ import json
 import os
 
 import jax
+import jax.numpy as jnp
 import ml_collections
-import numpy as np
 
 from itx import config as config_lib
 from itx.data.cache import atomic_dir
@@ -16,9 +16,6 @@ from itx.data.chat import load_tokenizer
 from itx.hf import config_map, weights
 from itx.models import ModelConfig
 from itx.train.checkpoint import load_config, load_params
-
-_DTYPES = {"float32": np.float32, "bfloat16": "bfloat16", "float16": np.float16}
-
 
 def export_run(workdir: str, out_dir: str, *, step: int | None = None, dtype: str | None = None,
                max_shard_bytes: int = 2 * 1024**3) -> str:
@@ -34,10 +31,7 @@ def export_run(workdir: str, out_dir: str, *, step: int | None = None, dtype: st
   if os.path.exists(base_path):
     with open(base_path) as f:
       base = json.load(f)
-  np_dtype = None
-  if dtype:
-    import ml_dtypes
-    np_dtype = ml_dtypes.bfloat16 if dtype == "bfloat16" else _DTYPES[dtype]
+  np_dtype = jnp.dtype(dtype) if dtype else None  # bfloat16 included (ml_dtypes)
   hf_cfg = config_map.hf_config(model_cfg, base, tokenizer=tok)
   if dtype:
     hf_cfg["dtype"] = dtype

@@ -33,8 +33,7 @@ class Checkpointer:
 
   def restore(self, step: int, abstract_state, shardings, data_iter):
     """Restores the state straight into `shardings` and the iterator in place."""
-    target = jax.tree.map(lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s),
-                          abstract_state, shardings)
+    target = _sharded_target(abstract_state, shardings)
     out = self.manager.restore(step, args=ocp.args.Composite(
         state=ocp.args.StandardRestore(target), data=grain.checkpoint.CheckpointRestore(data_iter)))
     return out.state
@@ -44,33 +43,34 @@ class Checkpointer:
     self.manager.close()
 
 
+def _sharded_target(abstract, shardings):
+  return jax.tree.map(lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s), abstract, shardings)
+
+
+def _restore_latest(workdir: str, step: int | None, **items):
+  """Restores the named items of a run directory's checkpoint (latest step by default)."""
+  manager = ocp.CheckpointManager(os.path.join(os.path.abspath(workdir), "checkpoints"))
+  try:
+    step = manager.latest_step() if step is None else step
+    if step is None:
+      raise FileNotFoundError(f"no checkpoint in {workdir}/checkpoints")
+    return manager.restore(step, args=ocp.args.Composite(**items))
+  finally:
+    manager.close()
+
+
 def load_params(workdir: str, step: int | None = None, *, abstract_params=None, shardings=None):
   """The parameters saved in a run directory (latest step by default): placed in `shardings` when
   given (with `abstract_params`), else as single-device arrays."""
-  manager = ocp.CheckpointManager(os.path.join(os.path.abspath(workdir), "checkpoints"))
-  step = manager.latest_step() if step is None else step
-  if step is None:
-    raise FileNotFoundError(f"no checkpoint in {workdir}/checkpoints")
-  target = None
-  if abstract_params is not None:
-    target = {"params": jax.tree.map(lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s),
-                                     abstract_params, shardings)}
-  if target is not None:
+  if abstract_params is None:
+    args = ocp.args.StandardRestore()
+  else:
+    target = {"params": _sharded_target(abstract_params, shardings)}
     args = ocp.args.PyTreeRestore(item=target, restore_args=ocp.checkpoint_utils.construct_restore_args(target),
                                   partial_restore=True)
-  else:
-    args = ocp.args.StandardRestore()
-  restored = manager.restore(step, args=ocp.args.Composite(state=args))
-  manager.close()
-  return restored.state["params"]
+  return _restore_latest(workdir, step, state=args).state["params"]
 
 
 def load_config(workdir: str, step: int | None = None) -> dict:
   """The config a run directory was trained with (saved in every checkpoint)."""
-  manager = ocp.CheckpointManager(os.path.join(os.path.abspath(workdir), "checkpoints"))
-  step = manager.latest_step() if step is None else step
-  if step is None:
-    raise FileNotFoundError(f"no checkpoint in {workdir}/checkpoints")
-  config = manager.restore(step, args=ocp.args.Composite(config=ocp.args.JsonRestore())).config
-  manager.close()
-  return config
+  return _restore_latest(workdir, step, config=ocp.args.JsonRestore()).config

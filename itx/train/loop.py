@@ -64,7 +64,7 @@ def _initial_state(c, model, model_cfg, tx, mesh, rules, abstract, shardings, wo
   """Random parameters, or those of `model.init_from`, placed straight into their shardings."""
   init = c.model.init_from
   if not init:
-    return state_lib.init_state(model, tx, mesh, rules, c.model.init_seed)
+    return state_lib.init_state(model, tx, mesh, rules, shardings, c.model.init_seed)
   if init.startswith("hf:"):
     hf_dir = init.removeprefix("hf:")
     params = hf_weights.load_params(hf_dir, model_cfg, abstract.params, shardings.params)

@@ -9,7 +9,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import optax
-from jax.sharding import NamedSharding, PartitionSpec
+
+from itx.sharding import replicated
 
 
 @flax.struct.dataclass
@@ -35,20 +36,20 @@ def state_shardings(model: nn.Module, tx: optax.GradientTransformation, mesh, ru
   """(abstract TrainState, TrainState of NamedShardings); optimizer moments follow their params."""
   abstract_params, p_shard = param_shardings(model, mesh, rules)
   abstract_opt = jax.eval_shape(tx.init, abstract_params)
-  replicated = NamedSharding(mesh, PartitionSpec())
   o_shard = optax.tree_map_params(tx, lambda _, s: s, abstract_opt, p_shard,
-                                  transform_non_params=lambda _: replicated)
+                                  transform_non_params=lambda _: replicated(mesh))
   abstract = TrainState(step=jax.ShapeDtypeStruct((), jnp.int32), params=abstract_params, opt_state=abstract_opt)
-  return abstract, TrainState(step=replicated, params=p_shard, opt_state=o_shard)
+  return abstract, TrainState(step=replicated(mesh), params=p_shard, opt_state=o_shard)
 
 
-def init_state(model: nn.Module, tx, mesh, rules, seed: int) -> TrainState:
+def _fresh(params, tx) -> TrainState:
+  return TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params))
+
+
+def init_state(model: nn.Module, tx, mesh, rules, shardings: TrainState, seed: int) -> TrainState:
   """Initialises parameters directly into their shardings (never whole on one device)."""
-  _, shardings = state_shardings(model, tx, mesh, rules)
-
   def init():
-    params = nn.meta.unbox(model.init(jax.random.key(seed), _dummy_tokens()))["params"]
-    return TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params))
+    return _fresh(nn.meta.unbox(model.init(jax.random.key(seed), _dummy_tokens()))["params"], tx)
 
   with jax.set_mesh(mesh), nn.logical_axis_rules(rules):
     return jax.jit(init, out_shardings=shardings)()
@@ -56,8 +57,5 @@ def init_state(model: nn.Module, tx, mesh, rules, seed: int) -> TrainState:
 
 def state_from_params(params, tx, mesh, shardings: TrainState) -> TrainState:
   """A fresh train state (step 0, new optimizer state) around already-placed parameters."""
-  def init(p):
-    return TrainState(step=jnp.zeros((), jnp.int32), params=p, opt_state=tx.init(p))
-
   with jax.set_mesh(mesh):
-    return jax.jit(init, in_shardings=(shardings.params,), out_shardings=shardings)(params)
+    return jax.jit(lambda p: _fresh(p, tx), in_shardings=(shardings.params,), out_shardings=shardings)(params)

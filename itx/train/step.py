@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from itx.sharding import replicated
 from itx.train.state import TrainState
 
 
@@ -70,8 +71,7 @@ def make_train_step(model: nn.Module, tx: optax.GradientTransformation, schedule
     return TrainState(step=state.step + 1, params=params, opt_state=opt_state), metrics
 
   batch_shardings = {k: batch_sharding for k in ("inputs", "targets", "weights", "segment_ids", "positions")}
-  replicated = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
-  jitted = jax.jit(step, in_shardings=(shardings, batch_shardings), out_shardings=(shardings, replicated),
+  jitted = jax.jit(step, in_shardings=(shardings, batch_shardings), out_shardings=(shardings, replicated(mesh)),
                    donate_argnums=0)
 
   def run(state, batch):
