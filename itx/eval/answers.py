@@ -8,7 +8,7 @@ import os
 
 from tqdm.auto import tqdm
 
-from itx.data.system_messages import system_message
+from itx.data.languages import system_message
 from itx.eval import mt_bench
 from itx.eval.judgments import repair
 from itx.generate import Generator, SamplingParams

@@ -13,7 +13,7 @@ import random
 from itx.data.polyglot.families import FAMILIES
 from itx.data.polyglot.locale_data import LANGS
 from itx.data.polyglot.task import Instance, instance_rng, split_instruction
-from itx.data.system_messages import SYSTEM_MESSAGES  # one per language: training = evaluation = serving
+from itx.data.languages import SYSTEM_MESSAGES  # one per language: training = evaluation = serving
 
 # Lima-X compositions: name -> languages, and whether one language is drawn per instruction.
 COMPOSITIONS = {

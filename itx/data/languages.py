@@ -1,5 +1,13 @@
-"""One system message per language, in the multilingual study's chat format (System/User/Assistant):
-the same at training, evaluation and serving, so the model is always prompted as it was tuned."""
+"""The study's languages and one system message per language.
+
+The system messages are in the multilingual study's chat format (System/User/Assistant) and are the
+same at training, evaluation and serving, so the model is always prompted as it was tuned.
+"""
+
+# The five languages of Weber et al. 2024, as MT-Bench-X names them (upper case); the lower-case
+# codes are the ISO 639-1 codes of records and language identification.
+STUDY_LANGUAGES = ("EN", "DE", "FR", "IT", "ES")
+STUDY_CODES = tuple(l.lower() for l in STUDY_LANGUAGES)
 
 SYSTEM_MESSAGES = {
     "en": "A chat between a human and an artificial intelligence assistant. The assistant gives helpful "
