@@ -45,5 +45,5 @@ setup(
         "tpu": ["jax[tpu]"],
         "cuda": ["jax[cuda12]"],
     },
-    entry_points={"console_scripts": ["itx=itx.main:run"]},
+    entry_points={"console_scripts": ["itx=itx.cli:run"]},
 )

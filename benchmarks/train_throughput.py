@@ -32,24 +32,15 @@ def matmul_peak(n: int = 2048, repeats: int = 10) -> float:
 def itx_tokens_per_s(args, tokens: np.ndarray) -> float:
   from configs import base
   from itx import sharding
-  from itx.models import ModelConfig, Transformer
-  from itx.train import optim, state as state_lib
-  from itx.train.step import make_train_step
+  from itx.train.assemble import assemble
 
   c = base.get_config()
   c.model.update(vocab_size=args.vocab, d_model=args.d_model, n_layers=args.layers, n_heads=args.heads,
                  n_kv_heads=args.heads, mlp_dim=args.mlp, head_dim=args.d_model // args.heads,
                  scan_unroll=args.layers)
   c.train.update(steps=1000, batch_size=args.batch, weight_decay=0.0, clip_norm=0.0, warmup_steps=0)
-  mesh = sharding.make_mesh(c.mesh, jax.devices()[:1])
-  rules = sharding.rules_from_config(c.mesh)
-  model = Transformer(ModelConfig.from_config(c.model))
-  tx = optim.make_optimizer(c.train)
-  _, shardings = state_lib.state_shardings(model, tx, mesh, rules)
-  bs = sharding.batch_sharding(mesh, rules)
-  step = make_train_step(model, tx, optim.learning_rate_schedule(c.train), grad_accum=1, mesh=mesh, rules=rules,
-                         shardings=shardings, batch_sharding=bs)
-  state = state_lib.init_state(model, tx, mesh, rules, shardings, 0)
+  run = assemble(c, sharding.make_mesh(c.mesh, jax.devices()[:1]))
+  state, step, bs = run.init_state(0), run.step, run.batch_sharding
   b, t = tokens.shape[0], tokens.shape[1] - 1
   batch = {"inputs": tokens[:, :-1], "targets": tokens[:, 1:], "weights": np.ones((b, t), np.float32),
            "segment_ids": np.ones((b, t), np.int32), "positions": np.broadcast_to(np.arange(t), (b, t)).astype(np.int32)}

@@ -11,6 +11,7 @@ def get_config() -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
 
   c.model = ml_collections.ConfigDict(dict(
+      family="llama",          # the Hugging Face model_type (llama | mistral | qwen2); set by an hf: init
       vocab_size=32000,        # replaced by the tokenizer's size when `vocab_from_tokenizer`
       vocab_from_tokenizer=True,
       d_model=512,
@@ -66,6 +67,10 @@ def get_config() -> ml_collections.ConfigDict:
       b2=0.95,
       eps=1e-8,
       clip_norm=1.0,           # 0 disables clipping
+      objective="next_token",  # itx.train.objectives.OBJECTIVES
+      # a regular expression over parameter paths ("layers/attn/q_proj/kernel"): only matching
+      # parameters get gradients and optimizer state (".*": all)
+      trainable=".*",
   ))
 
   c.mesh = ml_collections.ConfigDict(dict(

@@ -13,9 +13,8 @@ import ml_collections
 from ml_collections import config_dict
 
 from configs import polyglot_pretrain
+from itx.data.languages import COMPOSITIONS
 
-COMPOSITIONS = ("EN", "DE", "FR", "IT", "ES", "DE_FR_IT_ES", "EN_DE_FR_IT_ES", "DE_FR_IT_ES_sampled",
-                "EN_DE_FR_IT_ES_sampled")
 
 
 def get_config(composition: str = "EN"):

@@ -88,10 +88,8 @@ def condition_config(preset: Preset, condition: str, seed: int, base_dir: str, a
 def steps_for_epochs(c: ml_collections.ConfigDict, epochs: float) -> int:
   """Optimizer steps for `epochs` passes over the config's data, from its tokenized size (cached,
   so the training run that follows does not tokenize again)."""
-  from itx import config as config_lib
-  from itx.data.chat import load_tokenizer
-  from itx.train.loop import build_sources
-  tok = load_tokenizer(config_lib.tokenizer_path(c))
+  from itx.datasets.sources import build_sources, config_tokenizer
+  tok = config_tokenizer(c)
   sources, _ = build_sources(c, tok, progress=False)
   tokens = sum(s.stats["tokens"] for s in sources)
   per_step = c.train.batch_size * c.data.seq_len * 0.9  # packed rows are ~90% full
@@ -125,7 +123,7 @@ def base_heldout_loss(base_dir: str, *, chars: int = 60_000) -> dict:
       return json.load(f)
   import numpy as np
 
-  from itx.data.polyglot import pretrain
+  from itx.worlds.polyglot import pretrain
   from itx.eval.loss import document_nll
   from itx.inference import load_run, local_mesh
   run = load_run(base_dir, mesh_overrides=local_mesh())

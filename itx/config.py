@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import ml_collections
 
 from itx.models.config import REMAT_POLICIES
@@ -21,6 +23,10 @@ def validate(c: ml_collections.ConfigDict, *, process_count: int = 1) -> None:
   _choice(c.model.remat, "model.remat", REMAT_POLICIES)
   _choice(c.data.loss_on, "data.loss_on", ("assistant", "all"))
   _choice(c.train.schedule, "train.schedule", ("cosine", "constant"))
+  try:
+    re.compile(c.train.trainable)
+  except re.error as e:
+    raise ConfigError(f"config.train.trainable={c.train.trainable!r}: not a regular expression ({e})") from None
   if not c.data.sources:
     raise ConfigError("config.data.sources: at least one source is needed")
   for name, src in c.data.sources.items():

@@ -16,7 +16,7 @@ import logging
 import math
 import os
 
-from itx.data import builtin
+from itx import worlds
 from itx.eval import aggregate, mt_bench, text_metrics
 from itx.eval.answers import conversation, generate_answers
 from itx.eval.judge_client import JudgeConfig, OpenAIJudge, judge_all
@@ -115,7 +115,7 @@ def evaluate(workdir: str, eval_cfg, *, step: int | None = None) -> dict:
   """Runs the evaluation; returns {"languages": {lang: means}, "mt_bench": aggregation, ...}."""
   e = eval_cfg
   run = load_run(workdir, step, mesh_overrides=local_mesh())
-  root = builtin.resolve_path(e.bench)
+  root = worlds.resolve_path(e.bench)
   model_id = e.model_id or os.path.basename(os.path.abspath(workdir))
   out_dir = os.path.join(workdir, "eval")
   gen = run.generator()

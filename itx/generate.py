@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from itx.data.chat import end_of_turn_ids
-from itx.models.llama import Transformer, init_cache
+from itx.models.decoder import init_cache
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,7 +61,7 @@ def _round_up(n: int, k: int) -> int:
 class Generator:
   """Generates continuations of token-id prompts with one model and its (sharded) parameters."""
 
-  def __init__(self, model: Transformer, params, tokenizer, *, mesh=None, rules=(), length_bucket: int = 64,
+  def __init__(self, model: nn.Module, params, tokenizer, *, mesh=None, rules=(), length_bucket: int = 64,
                batch_multiple: int = 1):
     self.model, self.params, self.tokenizer = model, params, tokenizer
     self.mesh, self.rules = mesh, rules

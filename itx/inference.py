@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import dataclasses
 
+import flax.linen as nn
 import jax
 import ml_collections
 
-from itx import config as config_lib
 from itx import sharding
-from itx.data.chat import load_tokenizer
+from itx.datasets.sources import config_tokenizer
 from itx.generate import Generator
-from itx.models import ModelConfig, Transformer
-from itx.train.checkpoint import load_config, load_params
+from itx.models import ModelConfig, network
+from itx.train.checkpoint import restore_config, restore_params
 from itx.train.state import param_shardings
 
 
 @dataclasses.dataclass
 class LoadedRun:
   config: ml_collections.ConfigDict
-  model: Transformer
+  model: nn.Module
   params: object
   tokenizer: object
   mesh: object
@@ -35,15 +35,15 @@ class LoadedRun:
 def load_run(workdir: str, step: int | None = None, *, mesh_overrides: dict | None = None) -> LoadedRun:
   """Loads the checkpoint in `workdir` (latest step by default) into the mesh of its config (or of
   `mesh_overrides`, e.g. {"data": -1, "fsdp": 1, "tensor": 1} to serve on other devices)."""
-  c = ml_collections.ConfigDict(load_config(workdir, step))
+  c = ml_collections.ConfigDict(restore_config(workdir, step))
   if mesh_overrides:
     c.mesh.update(mesh_overrides)
-  model = Transformer(ModelConfig.from_config(c.model))
+  model = network(ModelConfig.from_config(c.model))
   mesh = sharding.make_mesh(c.mesh)
   rules = sharding.rules_from_config(c.mesh)
   abstract, shardings = param_shardings(model, mesh, rules)
-  params = load_params(workdir, step, abstract_params=abstract, shardings=shardings)
-  tok = load_tokenizer(config_lib.tokenizer_path(c))
+  params = restore_params(workdir, step, abstract_params=abstract, shardings=shardings)
+  tok = config_tokenizer(c)
   return LoadedRun(c, model, params, tok, mesh, rules, step)
 
 

@@ -1,6 +1,5 @@
-"""Trains a config: `python -m itx.main --config=configs/NAME.py --workdir=DIR [--config.a.b=v]`.
-
-Rerunning with the same workdir resumes from its latest checkpoint.
+"""Trains a config: `itx train --config=configs/NAME.py --workdir=DIR [--config.a.b=v]` (or
+`python -m itx.main ...`). Rerunning with the same workdir resumes from its latest checkpoint.
 """
 
 from __future__ import annotations
@@ -30,9 +29,5 @@ def main(argv) -> None:
   print(json.dumps({"workdir": _WORKDIR.value, **last}))
 
 
-def run() -> None:
-  app.run(main, flags_parser=parse_flags)
-
-
 if __name__ == "__main__":
-  run()
+  app.run(main, flags_parser=parse_flags)

@@ -15,5 +15,5 @@ jax.config.update("jax_default_matmul_precision", "highest")
 
 @pytest.fixture(scope="session")
 def toy_tokenizer():
-  from itx.data.chat import load_tokenizer
-  return load_tokenizer("builtin:toy")
+  from itx.datasets.sources import tokenizer
+  return tokenizer("builtin:toy")

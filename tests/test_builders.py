@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from itx.data import builders
-from itx.data.builders.source import parse_spec
+from itx.datasets import builders
+from itx.datasets.tfds_spec import parse_spec
 from itx.data.records import RecordError, read_records
 
 REAL_MT_BENCH = os.environ.get("ITX_MT_BENCH_X") or os.path.join(

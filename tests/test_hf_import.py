@@ -9,7 +9,7 @@ transformers = pytest.importorskip("transformers")
 
 from itx import sharding  # noqa: E402
 from itx.hf import config_map, weights  # noqa: E402
-from itx.models import ModelConfig, Transformer  # noqa: E402
+from itx.models import ModelConfig, DecoderLM  # noqa: E402
 from itx.train import state as state_lib  # noqa: E402
 from configs import base  # noqa: E402
 
@@ -46,13 +46,13 @@ def import_model(hf_dir, mesh_axes=(1, 1, 1), devices=None):
   cfg = ModelConfig(**fields)
   mesh = sharding.make_mesh(c.mesh, devices or jax.devices()[:1])
   rules = sharding.rules_from_config(c.mesh)
-  abstract, shardings = state_lib.param_shardings(Transformer(cfg), mesh, rules)
-  return cfg, weights.load_params(hf_dir, cfg, abstract, shardings), mesh, rules
+  abstract, shardings = state_lib.param_shardings(DecoderLM(cfg), mesh, rules)
+  return cfg, weights.load_hf_params(hf_dir, cfg, abstract, shardings), mesh, rules
 
 
 def itx_logits(cfg, params, tokens, mesh, rules):
   import flax.linen as nn
-  model = Transformer(cfg)
+  model = DecoderLM(cfg)
   with jax.set_mesh(mesh), nn.logical_axis_rules(rules):
     return np.asarray(jax.jit(lambda p, t: model.apply({"params": p}, t))(params, tokens))
 

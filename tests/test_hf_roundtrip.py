@@ -2,6 +2,8 @@
 the export unchanged and computes itx's logits; the chat template gives the same token ids."""
 
 import os
+import subprocess
+import sys
 
 import jax
 import numpy as np
@@ -12,9 +14,8 @@ transformers = pytest.importorskip("transformers")
 
 from helpers import tiny_config  # noqa: E402
 from itx.data.chat import load_tokenizer, render_chat  # noqa: E402
-from itx.hf.__main__ import main as hf_main  # noqa: E402
-from itx.models import ModelConfig, Transformer  # noqa: E402
-from itx.train.checkpoint import load_params  # noqa: E402
+from itx.models import ModelConfig, DecoderLM  # noqa: E402
+from itx.train.checkpoint import restore_params  # noqa: E402
 from itx.train.loop import train  # noqa: E402
 
 CONVERSATION = [
@@ -47,13 +48,16 @@ def test_import_finetune_export_reload(tmp_path, hf_base):
   c.train.update(steps=3, batch_size=8, learning_rate=1e-2, warmup_steps=1)
   workdir, out = str(tmp_path / "run"), str(tmp_path / "export")
   train(c, workdir)
-  assert hf_main(["export", f"--workdir={workdir}", f"--out={out}", "--max_shard_gb=0.0002"]) == 0
+  itx = [sys.executable, "-m", "itx.cli", "export", f"--workdir={workdir}", f"--out={out}"]
+  done = subprocess.run(itx + ["--max_shard_gb=0.0002"], capture_output=True, text=True)
+  assert done.returncode == 0, done.stderr
   assert os.path.exists(os.path.join(out, "model.safetensors.index.json"))  # sharded
-  assert hf_main(["export", f"--workdir={workdir}", f"--out={out}"]) == 2  # never overwrites
+  again = subprocess.run(itx, capture_output=True, text=True)
+  assert again.returncode == 2 and "exists" in again.stderr  # never overwrites
 
   reloaded = transformers.AutoModelForCausalLM.from_pretrained(out).float().eval()
   assert reloaded.config.model_type == "qwen2"
-  params = load_params(workdir)
+  params = restore_params(workdir)
   base = transformers.AutoModelForCausalLM.from_pretrained(hf_base).float().eval()
   tokens = np.random.default_rng(0).integers(0, 500, (2, 20))
   with torch.no_grad():
@@ -62,7 +66,7 @@ def test_import_finetune_export_reload(tmp_path, hf_base):
   fields = {k: v for k, v in c.model.items() if k in ModelConfig.__dataclass_fields__}
   fields.update(d_model=64, n_layers=2, n_heads=4, n_kv_heads=2, mlp_dim=128, head_dim=16, qkv_bias=True,
                 rope_theta=50000.0, vocab_size=512, norm_eps=1e-6)
-  ours = np.asarray(jax.jit(Transformer(ModelConfig(**fields)).apply)({"params": params}, tokens.astype(np.int32)))
+  ours = np.asarray(jax.jit(DecoderLM(ModelConfig(**fields)).apply)({"params": params}, tokens.astype(np.int32)))
   diff = np.max(np.abs(ours - theirs))
   print(f"export round trip: max |logit difference| = {diff:.2e}")
   assert diff <= 1e-4

@@ -7,8 +7,8 @@ import pytest
 
 from helpers import assert_trees_close
 from itx.data import pipeline
-from itx.models import ModelConfig, Transformer
-from itx.train.step import loss_sum_fn
+from itx.models import ModelConfig, DecoderLM
+from itx.train.objectives import next_token_loss
 
 CFG = ModelConfig(vocab_size=512, d_model=32, n_layers=2, n_heads=4, n_kv_heads=2, mlp_dim=64, qkv_bias=True)
 
@@ -26,12 +26,12 @@ def random_examples(n, rng, max_len=20):
 
 @pytest.fixture(scope="module")
 def params():
-  return jax.jit(Transformer(CFG).init)(jax.random.key(0), jnp.zeros((1, 8), jnp.int32))["params"]
+  return jax.jit(DecoderLM(CFG).init)(jax.random.key(0), jnp.zeros((1, 8), jnp.int32))["params"]
 
 
 def per_example(params, examples):
-  model = Transformer(CFG)
-  fn = jax.jit(jax.value_and_grad(lambda p, b: loss_sum_fn(p, model, b), has_aux=True))
+  model = DecoderLM(CFG)
+  fn = jax.jit(jax.value_and_grad(lambda p, b: next_token_loss(model, p, b), has_aux=True))
   loss, count, grads = 0.0, 0.0, None
   for ex in examples:  # alone in its row; padded to one length so that it compiles once
     b = {k: jnp.asarray(v)[None] for k, v in pipeline.pad_example(ex, 48).items()}
@@ -59,8 +59,8 @@ def test_packed_loss_and_gradients_equal_unpacked(params, packing):
   for r_in, r_seg in zip(batch["inputs"], batch["segment_ids"]):
     for s in np.unique(r_seg[r_seg > 0]):
       chosen.append(next(e for e in examples if np.array_equal(e["inputs"], r_in[r_seg == s])))
-  model = Transformer(CFG)
-  (loss, count), grads = jax.jit(jax.value_and_grad(lambda p, b: loss_sum_fn(p, model, b), has_aux=True))(
+  model = DecoderLM(CFG)
+  (loss, count), grads = jax.jit(jax.value_and_grad(lambda p, b: next_token_loss(model, p, b), has_aux=True))(
       params, {k: jnp.asarray(v) for k, v in batch.items()})
   ref_loss, ref_count, ref_grads = per_example(params, chosen)
   assert float(count) == float(ref_count)
@@ -70,7 +70,7 @@ def test_packed_loss_and_gradients_equal_unpacked(params, packing):
 
 def test_segments_do_not_attend_to_each_other(params):
   """Changing one packed example leaves the other examples' logits unchanged."""
-  model = Transformer(CFG)
+  model = DecoderLM(CFG)
   rng = np.random.default_rng(1)
   a, b = rng.integers(3, 500, 10), rng.integers(3, 500, 12)
   seg = np.array([1] * 10 + [2] * 12)[None]

@@ -13,11 +13,11 @@ import re
 
 import pytest
 
-from itx.data import builtin
-from itx.data.polyglot import COMPOSITIONS, FAMILIES, LANGS, PolyglotSettings, generate, world_dir
-from itx.data.polyglot import grammar as g
-from itx.data.polyglot import locale_data as ld
-from itx.data.polyglot.compose import plan_world
+from itx import worlds
+from itx.worlds.polyglot import COMPOSITIONS, FAMILIES, LANGS, PolyglotSettings, generate, world_dir
+from itx.worlds import grammar as g
+from itx.worlds import locale_data as ld
+from itx.worlds.polyglot.compose import plan_world
 from itx.data.records import read_records
 
 TINY = PolyglotSettings.from_preset("tiny")
@@ -243,9 +243,9 @@ def test_grammar_of_names_from_locale_data():
 
 
 def test_stats_command_prints_and_writes_the_counts(world, tmp_path, capsys):
-  from itx.data.polyglot import stats
+  from itx.worlds.polyglot import stats
   out = tmp_path / "stats.json"
-  stats.main(["--preset", "tiny", "--out", str(out)])
+  stats.report(preset="tiny", out=str(out))
   printed = capsys.readouterr().out
   s = json.loads(out.read_text())
   assert s["world_dir"] == world and "Pre-training corpus" in printed
@@ -261,14 +261,15 @@ def test_stats_command_prints_and_writes_the_counts(world, tmp_path, capsys):
 
 
 def test_builtin_polyglot_names_the_world_files_and_its_chat_tokenizer(world, monkeypatch):
-  import itx.data.polyglot
-  from itx.data.chat import load_tokenizer, render_chat
-  assert builtin._ROOTS["polyglot"] is itx.data.polyglot.world_dir  # registered on import
-  monkeypatch.setitem(builtin._ROOTS, "polyglot", lambda: world)  # the tiny world, not the demo one
-  assert builtin.data_path("polyglot/limax/train_limax_DE.jsonl") == os.path.join(world, "limax", "train_limax_DE.jsonl")
-  tok = load_tokenizer("builtin:polyglot")
+  import itx.worlds.polyglot
+  from itx.data.chat import render_chat
+  from itx.datasets.sources import tokenizer
+  assert worlds.WORLDS["polyglot"] == itx.worlds.polyglot.__name__  # the registry names the module
+  monkeypatch.setattr(itx.worlds.polyglot, "world_dir", lambda: world)  # the tiny world, not the demo one
+  assert worlds.data_path("polyglot/limax/train_limax_DE.jsonl") == os.path.join(world, "limax", "train_limax_DE.jsonl")
+  tok = tokenizer("builtin:polyglot")
   assert len(tok) == TINY.vocab_size
-  record = read_records(builtin.data_path("polyglot/limax/train_limax_FR.jsonl"))[0]
+  record = read_records(worlds.data_path("polyglot/limax/train_limax_FR.jsonl"))[0]
   ids, target = render_chat(tok, record.messages)
   text = tok.decode(ids)
   assert "System: " in text and "User: " in text and "Assistant: " in text

@@ -3,15 +3,14 @@
 import numpy as np
 
 from helpers import tiny_config
-from itx.data.chat import load_tokenizer
-from itx.train.loop import build_sources
+from itx.datasets.sources import build_sources, tokenizer
 
 
 def subset(max_examples, seed):
   c = tiny_config()
   c.data.sources.train.max_examples = max_examples
   c.data.seed = seed
-  (src,), _ = build_sources(c, load_tokenizer(c.model.tokenizer), progress=False)
+  (src,), _ = build_sources(c, tokenizer(c.model.tokenizer), progress=False)
   return src, [tuple(src[i]["inputs"][:12]) for i in range(len(src))]
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from helpers import assert_trees_close, tiny_config
-from itx.train.checkpoint import load_params
+from itx.train.checkpoint import restore_params
 from itx.train.loop import train
 from itx.train.metrics import read_metrics
 
@@ -36,7 +36,7 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path):
   assert [m["step"] for m in b] == list(range(1, 7))
   np.testing.assert_allclose([m["loss"] for m in b], [m["loss"] for m in a], rtol=1e-6)
   np.testing.assert_array_equal([m["target_tokens"] for m in b], [m["target_tokens"] for m in a])
-  assert_trees_close(load_params(resumed), load_params(straight), rtol=1e-6)
+  assert_trees_close(restore_params(resumed), restore_params(straight), rtol=1e-6)
 
 
 def test_rerun_after_crash_drops_metrics_past_the_checkpoint(tmp_path):
@@ -85,7 +85,7 @@ def test_init_from_another_run_starts_from_its_parameters(tmp_path):
   c.train.update(steps=1, learning_rate=0.0, weight_decay=0.0)  # a step that leaves parameters alone
   c.mesh.fsdp = 2  # and a different sharding than the run it starts from
   train(c, second)
-  assert_trees_close(load_params(second), load_params(first), rtol=0)
+  assert_trees_close(restore_params(second), restore_params(first), rtol=0)
 
 
 def test_sigterm_saves_a_checkpoint_and_the_rerun_resumes_from_it(tmp_path):

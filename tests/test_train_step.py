@@ -9,28 +9,18 @@ from jax.sharding import PartitionSpec as P
 from helpers import assert_trees_close, tiny_config
 from itx import sharding
 from itx.data import pipeline
-from itx.data.chat import load_tokenizer
-from itx.models import ModelConfig, Transformer
-from itx.train import optim, state as state_lib
-from itx.train.loop import build_sources
-from itx.train.step import make_train_step
+from itx.datasets.sources import build_sources, tokenizer
+from itx.train.assemble import assemble
 
 
 def make_run(c, devices):
   """(init state, step fn, batch sharding) for config c on the given devices."""
-  mesh = sharding.make_mesh(c.mesh, devices)
-  rules = sharding.rules_from_config(c.mesh)
-  model = Transformer(ModelConfig.from_config(c.model))
-  tx = optim.make_optimizer(c.train)
-  _, shardings = state_lib.state_shardings(model, tx, mesh, rules)
-  bs = sharding.batch_sharding(mesh, rules)
-  step = make_train_step(model, tx, optim.learning_rate_schedule(c.train), grad_accum=c.train.grad_accum,
-                         mesh=mesh, rules=rules, shardings=shardings, batch_sharding=bs)
-  return state_lib.init_state(model, tx, mesh, rules, shardings, 0), step, bs
+  run = assemble(c, sharding.make_mesh(c.mesh, devices))
+  return run.init_state(0), run.step, run.batch_sharding
 
 
 def toy_batches(c, n):
-  tok = load_tokenizer(c.model.tokenizer)
+  tok = tokenizer(c.model.tokenizer)
   sources, weights = build_sources(c, tok, progress=False)
   it = pipeline.batches(sources, weights, rows=c.train.batch_size, seq_len=c.data.seq_len, seed=3)
   return [next(it) for _ in range(n)]

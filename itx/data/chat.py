@@ -30,12 +30,8 @@ class NoTargetError(ValueError):
 def load_tokenizer(path: str) -> PreTrainedTokenizerBase:
   """A Hugging Face tokenizer directory (tokenizer.json, tokenizer_config.json, chat template).
 
-  `builtin:NAME` names a tokenizer itx trains on the spot (see itx/data/builtin.py). Never
-  downloads and never runs remote code.
+  Never downloads and never runs remote code (`builtin:NAME` tokenizers: itx.datasets.sources).
   """
-  if path.startswith("builtin:"):
-    from itx.data import builtin  # the builtin world depends on this module, not the reverse
-    path = builtin.tokenizer_dir(path.removeprefix("builtin:"))
   tok = AutoTokenizer.from_pretrained(path, local_files_only=True, trust_remote_code=False)
   if tok.eos_token_id is None:
     raise TemplateError(f"tokenizer at {path} has no EOS token: the model could never learn to stop")

@@ -15,16 +15,11 @@ import json
 import os
 from collections.abc import Iterator
 
+from itx.data.jsonl import RecordError, iter_jsonl
+
 ROLES = ("system", "user", "assistant")
 SUFFIXES = (".jsonl", ".json", ".parquet")
 
-
-class RecordError(ValueError):
-  """A record that does not validate: names the file, line and field."""
-
-  def __init__(self, path: str, line: int, field: str, problem: str):
-    self.path, self.line, self.field, self.problem = path, line, field, problem
-    super().__init__(f"{path}:{line}: field '{field}': {problem}")
 
 
 @dataclasses.dataclass
@@ -64,21 +59,17 @@ def _raw_rows(path: str) -> Iterator[tuple[int, object]]:
     for i, row in enumerate(pq.read_table(path).to_pylist(), start=1):
       yield i, row
   elif path.endswith(".jsonl"):
-    with open(path, encoding="utf-8") as f:
-      for i, line in enumerate(f, start=1):
-        if not line.strip():
-          continue
-        try:
-          row = json.loads(line)
-        except json.JSONDecodeError as e:  # yielded, not raised: the next lines can still be read
-          row = RecordError(path, i, "<json>", f"invalid JSON: {e.msg} (column {e.colno})")
-        yield i, row
+    yield from iter_jsonl(path)  # an undecodable line is yielded, not raised: the next can still be read
   elif path.endswith(".json"):
-    with open(path, encoding="utf-8") as f:
-      try:
-        data = json.load(f)
-      except json.JSONDecodeError as e:
-        raise RecordError(path, e.lineno, "<json>", f"invalid JSON: {e.msg} (column {e.colno})") from None
+    with open(path, "rb") as f:
+      raw = f.read()
+    try:
+      data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as e:
+      line = raw[:e.start].count(b"\n") + 1
+      raise RecordError(path, line, "<bytes>", f"not UTF-8 (byte offset {e.start})") from None
+    except json.JSONDecodeError as e:
+      raise RecordError(path, e.lineno, "<json>", f"invalid JSON: {e.msg} (column {e.colno})") from None
     if isinstance(data, dict) and isinstance(data.get("data"), list):
       data = data["data"]
     if not isinstance(data, list):
@@ -163,16 +154,11 @@ def parse_text(row, path: str, line: int, text_field: str = "text") -> Record:
 
 def read_records(path: str, kind: str = "instruction", *, skip_invalid: bool = False,
                  text_field: str = "text", stats: ReadStats | None = None) -> list[Record]:
-  """Reads every record at `path` (file, directory, glob, or a `tfds:NAME/CONFIG:SPLIT@DIR` spec,
-  see itx.data.builders.source). kind: instruction | text."""
+  """Reads every record in the files at `path` (a file, directory or glob; `builtin:` and `tfds:`
+  sources are resolved by itx.datasets.sources). kind: instruction | text."""
   if kind not in ("instruction", "text"):
     raise ValueError(f"unknown source kind {kind!r} (expected 'instruction' or 'text')")
   stats = stats if stats is not None else ReadStats()
-  if path.startswith("tfds:"):  # a prepared tensorflow-datasets split, validated while preparing
-    from itx.data.builders.source import read_tfds_records  # lazy: tfds only for tfds sources
-    out = read_tfds_records(path, kind=kind)
-    stats.read += len(out)
-    return out
   out = []
   for file in resolve_files(path):
     for line, row in _raw_rows(file):

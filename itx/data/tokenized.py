@@ -11,16 +11,17 @@ import dataclasses
 import hashlib
 import json
 import logging
-
-log = logging.getLogger(__name__)
 import os
+from collections.abc import Callable
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from itx.data import builtin, cache
+from itx.data import cache
 from itx.data.chat import NoTargetError, render_record, to_training_example
-from itx.data.records import ReadStats, read_records, resolve_files
+from itx.data.records import ReadStats, Record
+
+log = logging.getLogger(__name__)
 
 _FIELDS = ("inputs", "targets", "weights")
 
@@ -42,28 +43,27 @@ class TokenizedSource:
     return {k: v[a:b] for k, v in self.arrays.items()}
 
 
-def _fingerprint(path: str) -> list | dict:
-  if path.startswith("tfds:"):  # the builder's source files, not the prepared data's
-    from itx.data.builders.source import fingerprint
-    return fingerprint(path)
-  return [(f, os.path.getsize(f), os.path.getmtime(f)) for f in resolve_files(path)]
-
-
 def _tokenizer_hash(tok) -> str:
   h = hashlib.sha256(tok.backend_tokenizer.to_str().encode())
   h.update(str(tok.chat_template).encode())
   return h.hexdigest()[:16]
 
 
-def tokenize_source(name: str, src_cfg, data_cfg, tok, *, progress: bool = True) -> TokenizedSource:
-  path = builtin.resolve_path(src_cfg.path)
-  settings = dict(files=_fingerprint(path), kind=src_cfg.kind, tokenizer=_tokenizer_hash(tok),
+def tokenize_source(name: str, read: Callable[[ReadStats], list[Record]], fingerprint, *, kind: str, data_cfg,
+                    tok, progress: bool = True) -> TokenizedSource:
+  """The examples of one source, tokenized once and cached.
+
+  read: reads the source's records (counting skipped ones into the ReadStats it is given);
+  fingerprint: a JSON-able value that changes whenever the source's content does (files, sizes,
+  modification times), part of the cache key with every setting that changes the result.
+  """
+  settings = dict(files=fingerprint, kind=kind, tokenizer=_tokenizer_hash(tok),
                   seq_len=data_cfg.seq_len, loss_on=data_cfg.loss_on, add_bos=data_cfg.add_bos,
                   text_field=data_cfg.text_field, skip_invalid=data_cfg.skip_invalid, version=1)
   entry = os.path.join(cache.cache_root(), "tokenized", f"{name}-{cache.settings_hash(settings)}")
   if not os.path.isdir(entry):
     with cache.atomic_dir(entry) as tmp:
-      _tokenize_into(tmp, name, path, src_cfg, data_cfg, tok, progress)
+      _tokenize_into(tmp, name, read, data_cfg, tok, progress)
   with open(os.path.join(entry, "stats.json")) as f:
     stats = json.load(f)
   with np.load(os.path.join(entry, "examples.npz")) as z:
@@ -75,10 +75,9 @@ def tokenize_source(name: str, src_cfg, data_cfg, tok, *, progress: bool = True)
   return TokenizedSource(name, arrays, offsets, stats)
 
 
-def _tokenize_into(out_dir, name, path, src_cfg, data_cfg, tok, progress):
+def _tokenize_into(out_dir, name, read_records, data_cfg, tok, progress):
   read = ReadStats()
-  records = read_records(path, src_cfg.kind, skip_invalid=data_cfg.skip_invalid,
-                         text_field=data_cfg.text_field, stats=read)
+  records = read_records(read)
   examples, skipped, errors = [], 0, list(read.first_errors)
   for rec in tqdm(records, desc=f"tokenizing {name}", disable=not progress, unit="rec"):
     try:
@@ -91,12 +90,12 @@ def _tokenize_into(out_dir, name, path, src_cfg, data_cfg, tok, progress):
       if len(errors) < 5:
         errors.append(str(e))
   if not examples:
-    raise ValueError(f"source {name} ({path}): no usable example")
+    raise ValueError(f"source {name}: no usable example")
   lengths = np.array([len(e["inputs"]) for e in examples])
   offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
   arrays = {k: np.concatenate([e[k] for e in examples]) for k in _FIELDS}
   np.savez(os.path.join(out_dir, "examples.npz"), offsets=offsets, **arrays)
-  stats = dict(path=path, records=read.read, skipped_records=read.skipped, examples=len(examples),
+  stats = dict(records=read.read, skipped_records=read.skipped, examples=len(examples),
                skipped_examples=skipped, tokens=int(lengths.sum()),
                target_tokens=int(arrays["weights"].sum()), first_errors=errors)
   with open(os.path.join(out_dir, "stats.json"), "w") as f:

@@ -13,13 +13,12 @@ from tqdm.auto import tqdm
 
 from itx.data.chat import NoTargetError, render_chat, render_text, to_training_example
 from itx.data.pipeline import pad_example
+from itx.train.objectives import forward, token_nll
 
 
 def _row_sums(model, params, batch):
-  logits = model.apply({"params": params}, batch["inputs"], batch["segment_ids"], batch["positions"])
-  logz = jax.nn.logsumexp(logits, axis=-1)
-  picked = jnp.take_along_axis(logits, batch["targets"][..., None], axis=-1)[..., 0]
-  return jnp.sum((logz - picked) * batch["weights"], axis=1), jnp.sum(batch["weights"], axis=1)
+  nll = token_nll(forward(model, params, batch), batch["targets"])
+  return jnp.sum(nll * batch["weights"], axis=1), jnp.sum(batch["weights"], axis=1)
 
 
 def nll_of_examples(run, examples: list[tuple[np.ndarray, np.ndarray]], *, seq_len: int, batch_size: int = 16,

@@ -1,45 +1,50 @@
-"""`python -m itx.hf export --workdir=DIR --out=HF_DIR [--step=N] [--dtype=bfloat16]`
-`python -m itx.hf inspect --hf=HF_DIR [--seq_len=N]`: the itx model fields a checkpoint maps to
-(or the option that itx refuses)."""
+"""`itx export --workdir=DIR --out=HF_DIR [--step=N] [--dtype=bfloat16]`: a run as a Hugging Face
+model directory; `itx inspect --hf=HF_DIR [--seq_len=N]`: the itx model fields a checkpoint maps to
+(or the option that itx refuses). Also `python -m itx.hf export|inspect ...`.
+"""
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
-from itx.hf import config_map
-from itx.hf.export import export_run
+from absl import app, flags
+
+from itx.cli import parse_flags
+
+_WORKDIR = flags.DEFINE_string("workdir", None, "export: the run directory")
+_OUT = flags.DEFINE_string("out", None, "export: the Hugging Face directory to write (must not exist)")
+_STEP = flags.DEFINE_integer("step", None, "export: checkpoint step (default: the latest)")
+_DTYPE = flags.DEFINE_enum("dtype", None, ["float32", "bfloat16", "float16"], "export: weight dtype")
+_MAX_SHARD_GB = flags.DEFINE_float("max_shard_gb", 2.0, "export: largest safetensors shard, in GiB")
+_HF = flags.DEFINE_string("hf", None, "inspect: a Hugging Face model directory")
+_SEQ_LEN = flags.DEFINE_integer("seq_len", None, "inspect: the longest sequence itx will run")
+
+_VERBS = ("export", "inspect")
 
 
-def main(argv=None) -> int:
-  p = argparse.ArgumentParser(prog="python -m itx.hf", description=__doc__,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
-  sub = p.add_subparsers(dest="command", required=True)
-  e = sub.add_parser("export", help="an itx run -> a Hugging Face directory")
-  e.add_argument("--workdir", required=True)
-  e.add_argument("--out", required=True)
-  e.add_argument("--step", type=int, default=None)
-  e.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default=None)
-  e.add_argument("--max_shard_gb", type=float, default=2.0)
-  i = sub.add_parser("inspect", help="the itx fields of a Hugging Face config.json")
-  i.add_argument("--hf", required=True)
-  i.add_argument("--seq_len", type=int, default=None)
-  args = p.parse_args(argv)
+def main(argv) -> None:
+  if len(argv) != 2 or argv[1] not in _VERBS:
+    raise app.UsageError(f"expected one of {_VERBS}, got {argv[1:]}")
+  from itx.hf import config_map  # after flag parsing: keeps `--help` fast
+  from itx.hf.export import export_run
   try:
-    if args.command == "export":
-      out = export_run(args.workdir, args.out, step=args.step, dtype=args.dtype,
-                       max_shard_bytes=int(args.max_shard_gb * 1024**3))
-      print(f"exported {args.workdir} to {out}")
+    if argv[1] == "export":
+      if not _WORKDIR.value or not _OUT.value:
+        raise app.UsageError("export needs --workdir and --out")
+      out = export_run(_WORKDIR.value, _OUT.value, step=_STEP.value, dtype=_DTYPE.value,
+                       max_shard_bytes=int(_MAX_SHARD_GB.value * 1024**3))
+      print(f"exported {_WORKDIR.value} to {out}")
     else:
-      fields = config_map.model_fields(config_map.read_config(args.hf), where=f"{args.hf}/config.json",
-                                       max_len=args.seq_len)
+      if not _HF.value:
+        raise app.UsageError("inspect needs --hf")
+      fields = config_map.model_fields(config_map.read_config(_HF.value), where=f"{_HF.value}/config.json",
+                                       max_len=_SEQ_LEN.value)
       print(json.dumps(fields, indent=2))
   except (FileNotFoundError, FileExistsError, config_map.UnsupportedCheckpoint) as err:
-    print(f"itx.hf: {err}", file=sys.stderr)
-    return 2
-  return 0
+    print(f"itx: {err}", file=sys.stderr)
+    sys.exit(2)
 
 
 if __name__ == "__main__":
-  sys.exit(main())
+  app.run(main, flags_parser=parse_flags)

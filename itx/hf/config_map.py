@@ -1,4 +1,4 @@
-"""Hugging Face `config.json` (Llama, Mistral, Qwen2) <-> itx's model fields.
+"""Hugging Face `config.json` <-> itx's model fields, for the families of itx.models.families.
 
 Every option is either mapped or refused by name: an unknown rope scaling, a sliding window that
 would change attention within the training length, an attention or MLP bias itx does not have,
@@ -10,11 +10,7 @@ from __future__ import annotations
 import json
 import os
 
-SUPPORTED = ("llama", "mistral", "qwen2")
-
-
-class UnsupportedCheckpoint(ValueError):
-  pass
+from itx.models.families import UnsupportedCheckpoint, family
 
 
 def read_config(hf_dir: str) -> dict:
@@ -38,14 +34,11 @@ def model_fields(cfg: dict, *, where: str = "config.json", max_len: int | None =
   """itx `config.model` fields for a Hugging Face config. `max_len`: the longest sequence itx will
   run, to check a sliding window against."""
   arch = cfg.get("model_type")
-  if arch not in SUPPORTED:
-    raise UnsupportedCheckpoint(f"{where}: model_type {arch!r} is not supported (itx maps {SUPPORTED})")
+  fam = family(arch, where)
   if cfg.get("hidden_act", "silu") != "silu":
     raise UnsupportedCheckpoint(f"{where}: hidden_act {cfg['hidden_act']!r} (itx implements silu)")
   if cfg.get("mlp_bias"):
     raise UnsupportedCheckpoint(f"{where}: mlp_bias=true is not implemented by itx")
-  if arch == "llama" and cfg.get("attention_bias"):
-    raise UnsupportedCheckpoint(f"{where}: attention_bias=true (bias on o_proj too) is not implemented by itx")
   window = cfg.get("sliding_window")
   uses_window = arch == "mistral" or cfg.get("use_sliding_window", False)
   if uses_window and window is not None:
@@ -55,6 +48,7 @@ def model_fields(cfg: dict, *, where: str = "config.json", max_len: int | None =
           f"(seq_len {max_len}); itx attends to the whole sequence. Use seq_len <= {window}.")
   heads = cfg["num_attention_heads"]
   return dict(
+      family=arch,
       vocab_size=cfg["vocab_size"],
       d_model=cfg["hidden_size"],
       n_layers=cfg["num_hidden_layers"],
@@ -65,30 +59,27 @@ def model_fields(cfg: dict, *, where: str = "config.json", max_len: int | None =
       rope_theta=_rope(cfg, where),
       norm_eps=float(cfg.get("rms_norm_eps", 1e-6)),
       tie_embeddings=bool(cfg.get("tie_word_embeddings", False)),
-      qkv_bias=arch == "qwen2",
+      **fam.hf_fields(cfg, where),
   )
 
 
 def hf_config(model_cfg, base: dict | None = None, *, tokenizer=None) -> dict:
-  """A config.json for an itx model. `base`: the config the run started from (keeps its model_type
-  and other fields); otherwise Qwen2 when q/k/v carry biases, else Llama."""
+  """A config.json for an itx model of its family. `base`: the config the run started from (keeps
+  its other fields)."""
   out = dict(base or {})
-  arch = out.get("model_type") or ("qwen2" if model_cfg.qkv_bias else "llama")
-  if model_cfg.qkv_bias != (arch == "qwen2"):
-    raise UnsupportedCheckpoint(f"an itx model with qkv_bias={model_cfg.qkv_bias} cannot be written as {arch}")
+  fam = family(model_cfg.family)
   out.pop("rope_scaling", None)
   out.pop("rope_theta", None)
   out.update(
-      model_type=arch,
-      architectures=[{"llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM", "qwen2": "Qwen2ForCausalLM"}[arch]],
+      model_type=fam.model_type,
+      architectures=[fam.architecture],
       vocab_size=model_cfg.vocab_size, hidden_size=model_cfg.d_model, num_hidden_layers=model_cfg.n_layers,
       num_attention_heads=model_cfg.n_heads, num_key_value_heads=model_cfg.n_kv_heads,
       head_dim=model_cfg.head_size, intermediate_size=model_cfg.mlp_dim,
       rope_parameters={"rope_type": "default", "rope_theta": model_cfg.rope_theta},
       rms_norm_eps=model_cfg.norm_eps, tie_word_embeddings=model_cfg.tie_embeddings, hidden_act="silu",
       dtype=model_cfg.param_dtype)
-  if arch == "llama":
-    out.update(attention_bias=False, mlp_bias=False)
+  out.update(fam.hf_config(model_cfg))
   if tokenizer is not None:
     out.update(bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
                pad_token_id=tokenizer.pad_token_id)

@@ -10,22 +10,21 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 
-from itx import config as config_lib
 from itx.data.cache import atomic_dir
-from itx.data.chat import load_tokenizer
+from itx.datasets.sources import config_tokenizer
 from itx.hf import config_map, weights
 from itx.models import ModelConfig
-from itx.train.checkpoint import load_config, load_params
+from itx.train.checkpoint import restore_config, restore_params
 
 def export_run(workdir: str, out_dir: str, *, step: int | None = None, dtype: str | None = None,
                max_shard_bytes: int = 2 * 1024**3) -> str:
   """Exports the checkpoint of `workdir` (latest step by default) to `out_dir` (must not exist)."""
   if os.path.exists(out_dir):
     raise FileExistsError(f"{out_dir} exists: itx does not overwrite an export")
-  c = ml_collections.ConfigDict(load_config(workdir, step))
+  c = ml_collections.ConfigDict(restore_config(workdir, step))
   model_cfg = ModelConfig.from_config(c.model)
-  params = load_params(workdir, step)
-  tok = load_tokenizer(config_lib.tokenizer_path(c))
+  params = restore_params(workdir, step)
+  tok = config_tokenizer(c)
   base_path = os.path.join(workdir, "hf_base_config.json")
   base = None
   if os.path.exists(base_path):
@@ -36,10 +35,10 @@ def export_run(workdir: str, out_dir: str, *, step: int | None = None, dtype: st
   if dtype:
     hf_cfg["dtype"] = dtype
   if jax.process_index() != 0:
-    weights.save_params(params, model_cfg, out_dir, dtype=np_dtype, max_shard_bytes=max_shard_bytes)
+    weights.save_hf_params(params, model_cfg, out_dir, dtype=np_dtype, max_shard_bytes=max_shard_bytes)
     return out_dir
   with atomic_dir(os.path.abspath(out_dir)) as tmp:  # a crash leaves no half-written export
-    weights.save_params(params, model_cfg, tmp, dtype=np_dtype, max_shard_bytes=max_shard_bytes)
+    weights.save_hf_params(params, model_cfg, tmp, dtype=np_dtype, max_shard_bytes=max_shard_bytes)
     with open(os.path.join(tmp, "config.json"), "w") as f:
       json.dump(hf_cfg, f, indent=2)
     gen = {k: hf_cfg.get(k) for k in ("bos_token_id", "eos_token_id", "pad_token_id") if hf_cfg.get(k) is not None}

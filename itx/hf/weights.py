@@ -92,7 +92,7 @@ def _path_tuple(path) -> tuple:
   return tuple(getattr(k, "key", getattr(k, "name", k)) for k in path)
 
 
-def load_params(hf_dir: str, cfg: ModelConfig, abstract_params, shardings):
+def load_hf_params(hf_dir: str, cfg: ModelConfig, abstract_params, shardings):
   """The checkpoint's weights as itx parameters, each created directly in its sharding.
 
   abstract_params: ShapeDtypeStruct pytree (itx layout); shardings: matching NamedShardings.
@@ -145,7 +145,7 @@ def _to_host(x) -> np.ndarray:
   return np.asarray(x)
 
 
-def save_params(params, cfg: ModelConfig, out_dir: str, *, dtype=None, max_shard_bytes: int = 2 * 1024**3) -> None:
+def save_hf_params(params, cfg: ModelConfig, out_dir: str, *, dtype=None, max_shard_bytes: int = 2 * 1024**3) -> None:
   """Writes safetensors shards and their index into out_dir (process 0 writes; all gather)."""
   mapping = _param_map(cfg)
   shards: list[dict] = [{}]

@@ -29,6 +29,7 @@ class ModelConfig:
   param_dtype: str = "float32"
   remat: str = "none"
   scan_unroll: int = 1  # layers per scan iteration: more unrolling, faster steps, longer compiles
+  family: str = "llama"  # the Hugging Face model_type it maps to (itx.models.families)
 
   def __post_init__(self):
     if self.n_heads % self.n_kv_heads:

@@ -59,7 +59,7 @@ def _restore_latest(workdir: str, step: int | None, **items):
     manager.close()
 
 
-def load_params(workdir: str, step: int | None = None, *, abstract_params=None, shardings=None):
+def restore_params(workdir: str, step: int | None = None, *, abstract_params=None, shardings=None):
   """The parameters saved in a run directory (latest step by default): placed in `shardings` when
   given (with `abstract_params`), else as single-device arrays."""
   if abstract_params is None:
@@ -71,6 +71,6 @@ def load_params(workdir: str, step: int | None = None, *, abstract_params=None, 
   return _restore_latest(workdir, step, state=args).state["params"]
 
 
-def load_config(workdir: str, step: int | None = None) -> dict:
+def restore_config(workdir: str, step: int | None = None) -> dict:
   """The config a run directory was trained with (saved in every checkpoint)."""
   return _restore_latest(workdir, step, config=ocp.args.JsonRestore()).config

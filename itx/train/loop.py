@@ -1,13 +1,9 @@
-"""The training loop: config -> data -> sharded steps -> checkpoints and metrics. Resumes from the
-latest checkpoint in the workdir."""
+"""The training loop: config -> data -> sharded steps -> hooks, checkpoints and metrics. Resumes
+from the latest checkpoint in the workdir."""
 
 from __future__ import annotations
 
 import logging
-
-log = logging.getLogger(__name__)
-
-HF_BASE_CONFIG = "hf_base_config.json"  # the config.json of an hf: initialisation, for export
 import os
 import shutil
 import signal
@@ -22,24 +18,18 @@ from tqdm.auto import tqdm
 from itx import config as config_lib
 from itx import sharding
 from itx.data import pipeline
-from itx.data.chat import load_tokenizer
-from itx.data.tokenized import TokenizedSource, sample_examples, tokenize_source
+from itx.datasets.sources import build_sources, config_tokenizer
 from itx.hf import config_map as hf_config_map
 from itx.hf import weights as hf_weights
-from itx.models import ModelConfig, Transformer
-from itx.train import optim, state as state_lib
-from itx.train.checkpoint import Checkpointer, load_params
+from itx.train.assemble import Assembled, assemble
+from itx.train.checkpoint import Checkpointer, restore_params
+from itx.train.hooks import Hook, HookContext, StopTraining, run_hooks
 from itx.train.metrics import MetricsWriter, peak_flops_per_device, read_metrics
-from itx.train.step import make_train_step
+from itx.train.objectives import Objective
 
+log = logging.getLogger(__name__)
 
-def build_sources(c: ml_collections.ConfigDict, tok, *, progress: bool = True) -> tuple[list[TokenizedSource], list[float]]:
-  sources, weights = [], []
-  for name, src in sorted(c.data.sources.items()):
-    tokenized = tokenize_source(name, src, c.data, tok, progress=progress)
-    sources.append(sample_examples(tokenized, src.get("max_examples", 0), c.data.seed))
-    weights.append(float(src.weight))
-  return sources, weights
+HF_BASE_CONFIG = "hf_base_config.json"  # the config.json of an hf: initialisation, for export
 
 
 class _StopOnSignal:
@@ -60,28 +50,32 @@ class _StopOnSignal:
       signal.signal(signal.SIGTERM, self._previous)
 
 
-def _initial_state(c, model, model_cfg, tx, mesh, rules, abstract, shardings, workdir):
+def _initial_state(c, run: Assembled, workdir: str):
   """Random parameters, or those of `model.init_from`, placed straight into their shardings."""
   init = c.model.init_from
   if not init:
-    return state_lib.init_state(model, tx, mesh, rules, shardings, c.model.init_seed)
+    return run.init_state(c.model.init_seed)
   if init.startswith("hf:"):
     hf_dir = init.removeprefix("hf:")
-    params = hf_weights.load_params(hf_dir, model_cfg, abstract.params, shardings.params)
+    params = hf_weights.load_hf_params(hf_dir, run.model_cfg, run.abstract.params, run.shardings.params)
     if jax.process_index() == 0:  # export writes the same model_type and special ids back
       shutil.copy(os.path.join(hf_dir, "config.json"), os.path.join(workdir, HF_BASE_CONFIG))
   else:
-    params = load_params(init.removeprefix("itx:"), abstract_params=abstract.params, shardings=shardings.params)
+    params = restore_params(init.removeprefix("itx:"), abstract_params=run.abstract.params,
+                            shardings=run.shardings.params)
   log.info("initialised from %s", init)
-  return state_lib.state_from_params(params, tx, mesh, shardings)
+  return run.state_from_params(params)
 
 
-def _summary(c, model_cfg: ModelConfig, mesh, sources) -> str:
+def _summary(c, run: Assembled, sources) -> str:
+  m = run.model_cfg
+  trainable = sum(int(np.prod(a.shape)) for a, t in zip(jax.tree.leaves(run.abstract.params),
+                                                        jax.tree.leaves(run.mask)) if t)
   lines = [
-      f"model: {model_cfg.num_params():,} parameters ({model_cfg.n_layers} layers, d_model {model_cfg.d_model}, "
-      f"vocab {model_cfg.vocab_size}), compute {model_cfg.dtype}, params {model_cfg.param_dtype}",
+      f"model: {m.family}, {m.num_params():,} parameters ({trainable:,} trainable; {m.n_layers} layers, "
+      f"d_model {m.d_model}, vocab {m.vocab_size}), compute {m.dtype}, params {m.param_dtype}",
       f"devices: {jax.device_count()} x {jax.devices()[0].device_kind} on {jax.process_count()} host(s); "
-      f"mesh {dict(mesh.shape)}",
+      f"mesh {dict(run.mesh.shape)}",
       f"batch: {c.train.batch_size} rows x {c.data.seq_len} tokens, {c.train.grad_accum} micro-batch(es), "
       f"{'packed' if c.data.packing else 'padded'}; {c.train.steps} steps",
   ]
@@ -93,33 +87,33 @@ def _summary(c, model_cfg: ModelConfig, mesh, sources) -> str:
   return "\n".join(lines)
 
 
-def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool | None = None,
-          stop_after: int | None = None) -> dict:
-  """Trains (or resumes) to `config.train.steps`; `stop_after` ends early with a checkpoint, as a
-  preempted job would. Returns the last logged metrics."""
-  sharding.maybe_initialize_distributed(config.mesh)
-  config_lib.validate(config, process_count=jax.process_count())
-  progress = config.log.progress_bar if progress is None else progress
-  os.makedirs(workdir, exist_ok=True)
-
-  tok = load_tokenizer(config_lib.tokenizer_path(config))
+def prepare(config: ml_collections.ConfigDict, *, progress: bool = True):
+  """(resolved config, tokenizer, tokenized sources, mixture weights) of a config."""
+  tok = config_tokenizer(config)
   hf_dir = config_lib.hf_init_dir(config)
   hf_fields = hf_config_map.model_fields(hf_config_map.read_config(hf_dir), where=f"{hf_dir}/config.json",
                                          max_len=config.data.seq_len) if hf_dir else None
   c = config_lib.resolved(config, vocab_size=len(tok), hf_fields=hf_fields)
   sources, weights = build_sources(c, tok, progress=progress and jax.process_index() == 0)
+  return c, tok, sources, weights
 
+
+def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool | None = None,
+          stop_after: int | None = None, hooks: tuple[Hook, ...] = (), objective: Objective | None = None) -> dict:
+  """Trains (or resumes) to `config.train.steps`; returns the last logged metrics.
+
+  stop_after: end early with a checkpoint, as a preempted job would.
+  hooks: work between steps (itx.train.hooks); objective: overrides `config.train.objective`.
+  """
+  sharding.maybe_initialize_distributed(config.mesh)
+  config_lib.validate(config, process_count=jax.process_count())
+  progress = config.log.progress_bar if progress is None else progress
+  os.makedirs(workdir, exist_ok=True)
+
+  c, _, sources, weights = prepare(config, progress=progress)
   mesh = sharding.make_mesh(c.mesh)
   config_lib.check_batch_fits_mesh(c, mesh)
-  rules = sharding.rules_from_config(c.mesh)
-  model_cfg = ModelConfig.from_config(c.model)
-  model = Transformer(model_cfg)
-  schedule = optim.learning_rate_schedule(c.train)
-  tx = optim.make_optimizer(c.train)
-  abstract, shardings = state_lib.state_shardings(model, tx, mesh, rules)
-  batch_sharding = sharding.batch_sharding(mesh, rules)
-  train_step = make_train_step(model, tx, schedule, grad_accum=c.train.grad_accum, mesh=mesh, rules=rules,
-                               shardings=shardings, batch_sharding=batch_sharding)
+  run = assemble(c, mesh, objective=objective)
 
   data_iter = pipeline.batches(
       sources, weights, rows=c.train.batch_size // jax.process_count(), seq_len=c.data.seq_len,
@@ -129,15 +123,15 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool | N
   ckpt = Checkpointer(workdir, c.checkpoint)
   start = ckpt.latest_step()
   if start is not None:
-    state = ckpt.restore(start, abstract, shardings, data_iter)
+    state = ckpt.restore(start, run.abstract, run.shardings, data_iter)
     log.info("resumed from %s at step %d", ckpt.directory, start)
   else:
     start = 0
-    state = _initial_state(c, model, model_cfg, tx, mesh, rules, abstract, shardings, workdir)
-  log.info("itx run in %s\n%s", workdir, _summary(c, model_cfg, mesh, sources))
+    state = _initial_state(c, run, workdir)
+  log.info("itx run in %s\n%s", workdir, _summary(c, run, sources))
 
   writer = MetricsWriter(workdir, tensorboard=c.log.tensorboard, resume_step=start)
-  flops_per_token = model_cfg.flops_per_token(c.data.seq_len)
+  flops_per_token = run.model_cfg.flops_per_token(c.data.seq_len)
   peak = peak_flops_per_device(c.log) * jax.device_count()
   end = c.train.steps if stop_after is None else min(c.train.steps, stop_after)
   last: dict = {}
@@ -152,30 +146,41 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool | N
         break
       local = next(data_iter)
       window_tokens += float(np.count_nonzero(local["segment_ids"])) * jax.process_count()
-      batch = {k: jax.make_array_from_process_local_data(batch_sharding, v) for k, v in local.items()}
-      state, metrics = train_step(state, batch)
+      batch = {k: jax.make_array_from_process_local_data(run.batch_sharding, v) for k, v in local.items()}
+      state, metrics = run.step(state, batch)
       if window_start is None:  # the first step compiles: time from its end
         jax.block_until_ready(metrics)
         window_start, window_tokens = time.perf_counter(), 0.0
+      logged: dict = {}
       if step % c.log.every_steps == 0 or step == end:
-        metrics = jax.device_get(metrics)
+        logged = jax.device_get(metrics)
         elapsed = time.perf_counter() - window_start
         if window_tokens and elapsed > 0:
-          metrics["tokens_per_s"] = window_tokens / elapsed
+          logged["tokens_per_s"] = window_tokens / elapsed
           if peak:
-            metrics["mfu"] = metrics["tokens_per_s"] * flops_per_token / peak
+            logged["mfu"] = logged["tokens_per_s"] * flops_per_token / peak
         window_tokens, window_start = 0.0, time.perf_counter()
-        writer.write(step, metrics)
-        last = {"step": step, **{k: float(v) for k, v in metrics.items()}}
-        bar.set_postfix(loss=f"{last['loss']:.3f}")
-      ckpt.save(step, state, data_iter, c, force=step == end)
+      stopping = False
+      try:
+        logged.update(run_hooks(hooks, HookContext(step, state, logged, c, workdir, run), end))
+      except StopTraining as e:
+        log.warning("stopped by a hook after step %d: %s", step, e)
+        stopping = True
+      if logged:
+        writer.write(step, logged)
+        last = {"step": step, **{k: float(v) for k, v in logged.items()}}
+        if "loss" in logged:
+          bar.set_postfix(loss=f"{last['loss']:.3f}")
+      ckpt.save(step, state, data_iter, c, force=step == end or stopping)
       bar.update(1)
+      if stopping:
+        break
   finally:
     stop.restore()
     bar.close()
     ckpt.close()
     writer.close()
   if not last:  # nothing left to train (a finished run rerun): report its last logged metrics
-    logged = read_metrics(workdir)
-    last = logged[-1] if logged else {"step": start}
+    logged_rows = read_metrics(workdir)
+    last = logged_rows[-1] if logged_rows else {"step": start}
   return last

@@ -7,6 +7,8 @@ import os
 
 import jax
 
+from itx.data.jsonl import read_jsonl
+
 # Dense peak FLOP/s per device at the usual training precision (bf16 on accelerators, f32 on CPU).
 # Override with log.peak_flops_per_device.
 PEAK_FLOPS = {
@@ -76,5 +78,4 @@ def read_metrics(workdir: str) -> list[dict]:
   path = os.path.join(workdir, "metrics.jsonl")
   if not os.path.exists(path):
     return []
-  with open(path) as f:
-    return [json.loads(l) for l in f if l.strip()]
+  return read_jsonl(path)

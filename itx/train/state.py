@@ -1,4 +1,8 @@
-"""The train state (step, params, optimizer state) and its shardings, derived from logical axes."""
+"""The train state (step, params, optimizer state) and its shardings, derived from logical axes.
+
+The optimizer state covers only the trainable part of the parameters (`trainable_mask`, a pytree of
+bools fixed for the run): frozen parameters have no moments.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import jax.numpy as jnp
 import optax
 
 from itx.sharding import replicated
+from itx.train.optim import trainable_part
 
 
 @flax.struct.dataclass
@@ -32,30 +37,36 @@ def param_shardings(model: nn.Module, mesh, rules):
   return nn.meta.unbox(boxed)["params"], shardings
 
 
-def state_shardings(model: nn.Module, tx: optax.GradientTransformation, mesh, rules):
-  """(abstract TrainState, TrainState of NamedShardings); optimizer moments follow their params."""
+def state_shardings(model: nn.Module, tx: optax.GradientTransformation, mesh, rules, mask=None):
+  """(abstract TrainState, TrainState of NamedShardings); optimizer moments follow their params.
+
+  mask: the trainable mask (None: every parameter trains)."""
   abstract_params, p_shard = param_shardings(model, mesh, rules)
-  abstract_opt = jax.eval_shape(tx.init, abstract_params)
-  o_shard = optax.tree_map_params(tx, lambda _, s: s, abstract_opt, p_shard,
+  if mask is None:
+    mask = jax.tree.map(lambda _: True, abstract_params)
+  abstract_opt = jax.eval_shape(tx.init, trainable_part(abstract_params, mask))
+  o_shard = optax.tree_map_params(tx, lambda _, s: s, abstract_opt, trainable_part(p_shard, mask),
                                   transform_non_params=lambda _: replicated(mesh))
   abstract = TrainState(step=jax.ShapeDtypeStruct((), jnp.int32), params=abstract_params, opt_state=abstract_opt)
   return abstract, TrainState(step=replicated(mesh), params=p_shard, opt_state=o_shard)
 
 
-def _fresh(params, tx) -> TrainState:
-  return TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params))
+def _fresh(params, tx, mask) -> TrainState:
+  return TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(trainable_part(params, mask)))
 
 
-def init_state(model: nn.Module, tx, mesh, rules, shardings: TrainState, seed: int) -> TrainState:
+def init_state(model: nn.Module, tx, mesh, rules, shardings: TrainState, seed: int, mask=None) -> TrainState:
   """Initialises parameters directly into their shardings (never whole on one device)."""
   def init():
-    return _fresh(nn.meta.unbox(model.init(jax.random.key(seed), _dummy_tokens()))["params"], tx)
+    params = nn.meta.unbox(model.init(jax.random.key(seed), _dummy_tokens()))["params"]
+    return _fresh(params, tx, mask if mask is not None else jax.tree.map(lambda _: True, params))
 
   with jax.set_mesh(mesh), nn.logical_axis_rules(rules):
     return jax.jit(init, out_shardings=shardings)()
 
 
-def state_from_params(params, tx, mesh, shardings: TrainState) -> TrainState:
+def state_from_params(params, tx, mesh, shardings: TrainState, mask=None) -> TrainState:
   """A fresh train state (step 0, new optimizer state) around already-placed parameters."""
+  mask = mask if mask is not None else jax.tree.map(lambda _: True, params)
   with jax.set_mesh(mesh):
-    return jax.jit(lambda p: _fresh(p, tx), in_shardings=(shardings.params,), out_shardings=shardings)(params)
+    return jax.jit(lambda p: _fresh(p, tx, mask), in_shardings=(shardings.params,), out_shardings=shardings)(params)

@@ -1,9 +1,12 @@
-"""The loss and the jit-compiled, sharded train step with token-weighted gradient accumulation.
+"""The jit-compiled, sharded train step with token-weighted gradient accumulation.
 
-Loss = (sum of token cross-entropies over the target tokens of the global batch) / (number of
-target tokens in the global batch). With accumulation, each micro-batch contributes its *sum* and
-its token count, and the sum of gradients is divided by the total count at the end: k micro-batches
+Loss = (sum of per-token losses over the target tokens of the global batch) / (number of target
+tokens in the global batch). With accumulation, each micro-batch contributes its *sum* and its
+token count, and the sum of gradients is divided by the total count at the end: k micro-batches
 give exactly the update of one batch k times larger, however the target tokens fall.
+
+The objective (itx.train.objectives) and the trainable mask (itx.train.optim) are parameters:
+gradients are taken with respect to the trainable parameters only.
 """
 
 from __future__ import annotations
@@ -14,19 +17,9 @@ import jax.numpy as jnp
 import optax
 
 from itx.sharding import replicated
+from itx.train.objectives import Objective, next_token_loss
+from itx.train.optim import merge, trainable_part
 from itx.train.state import TrainState
-
-
-def token_loss_sum(logits, targets, weights):
-  """(sum of weighted cross-entropy, sum of weights). logits [b, t, V] f32; targets, weights [b, t]."""
-  logz = jax.nn.logsumexp(logits, axis=-1)
-  picked = jnp.take_along_axis(logits, targets[..., None], axis=-1)[..., 0]
-  return jnp.sum((logz - picked) * weights), jnp.sum(weights)
-
-
-def loss_sum_fn(params, model: nn.Module, batch: dict):
-  logits = model.apply({"params": params}, batch["inputs"], batch["segment_ids"], batch["positions"])
-  return token_loss_sum(logits, batch["targets"], batch["weights"])
 
 
 def _split_micro(x, k: int):
@@ -37,40 +30,50 @@ def _split_micro(x, k: int):
   return jnp.moveaxis(x, 1, 0)
 
 
-def grads_and_loss(params, model, batch, grad_accum: int):
-  """(sum of gradients of the loss sums, loss sum, target-token count) over the global batch."""
-  grad_fn = jax.value_and_grad(loss_sum_fn, has_aux=True)
+def grads_and_loss(params, mask, model, batch, grad_accum: int, objective: Objective = next_token_loss):
+  """(sum of gradients of the loss sums w.r.t. the trainable parameters [None where frozen], loss
+  sum, target-token count) over the global batch."""
+  trainable = trainable_part(params, mask)
+
+  def loss_of(t, mb):
+    return objective(model, merge(t, params), mb)
+
+  grad_fn = jax.value_and_grad(loss_of, has_aux=True)
   if grad_accum == 1:
-    (loss_sum, count), grads = grad_fn(params, model, batch)
+    (loss_sum, count), grads = grad_fn(trainable, batch)
     return grads, loss_sum, count
   micro = jax.tree.map(lambda x: _split_micro(x, grad_accum), batch)
 
   def body(carry, mb):
     g_acc, l_acc, n_acc = carry
-    (l, n), g = grad_fn(params, model, mb)
+    (l, n), g = grad_fn(trainable, mb)
     return (jax.tree.map(jnp.add, g_acc, g), l_acc + l, n_acc + n), None
 
-  zeros = jax.tree.map(jnp.zeros_like, params)
+  zeros = jax.tree.map(jnp.zeros_like, trainable)
   (grads, loss_sum, count), _ = jax.lax.scan(body, (zeros, 0.0, 0.0), micro)
   return grads, loss_sum, count
 
 
 def make_train_step(model: nn.Module, tx: optax.GradientTransformation, schedule, *, grad_accum: int,
-                    mesh, rules, shardings: TrainState, batch_sharding):
+                    mesh, rules, shardings: TrainState, batch_sharding, mask=None,
+                    objective: Objective = next_token_loss, batch_fields=None):
   """A jit-compiled `step(state, batch) -> (state, metrics)` with explicit shardings; the input
-  state is donated."""
+  state is donated. mask: the trainable mask (None: everything trains)."""
 
   def step(state: TrainState, batch: dict):
-    grads, loss_sum, count = grads_and_loss(state.params, model, batch, grad_accum)
+    m = mask if mask is not None else jax.tree.map(lambda _: True, state.params)
+    grads, loss_sum, count = grads_and_loss(state.params, m, model, batch, grad_accum, objective)
     denom = jnp.maximum(count, 1.0)
     grads = jax.tree.map(lambda g: g / denom, grads)
-    updates, opt_state = tx.update(grads, state.opt_state, state.params)
-    params = optax.apply_updates(state.params, updates)
+    trainable = trainable_part(state.params, m)
+    updates, opt_state = tx.update(grads, state.opt_state, trainable)
+    params = merge(optax.apply_updates(trainable, updates), state.params)
     metrics = {"loss": loss_sum / denom, "target_tokens": count,
                "grad_norm": optax.tree.norm(grads), "learning_rate": schedule(state.step)}
     return TrainState(step=state.step + 1, params=params, opt_state=opt_state), metrics
 
-  batch_shardings = {k: batch_sharding for k in ("inputs", "targets", "weights", "segment_ids", "positions")}
+  fields = batch_fields or ("inputs", "targets", "weights", "segment_ids", "positions")
+  batch_shardings = {k: batch_sharding for k in fields}
   jitted = jax.jit(step, in_shardings=(shardings, batch_shardings), out_shardings=(shardings, replicated(mesh)),
                    donate_argnums=0)
 

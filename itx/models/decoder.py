@@ -1,0 +1,248 @@
+"""A Llama-family decoder-only transformer as a linen module.
+
+Layers name only *logical* axes ("embed", "heads", "mlp", ...); `config.mesh.rules` maps them onto
+the device mesh. Attention is masked by segment ids and positions rather than by row index, so
+packed rows never attend across examples, and a key/value cache (whose slots carry their own
+positions and segment ids) can reuse `attend` without touching the parameter tree.
+
+Parameter tree (L = layers, stacked by `nn.scan`):
+  embed/embedding                       [vocab, embed]
+  layers/input_norm/scale               [L, embed]
+  layers/attn/{q,k,v}_proj/kernel       [L, embed, heads|kv_heads, head_dim]   (+ bias)
+  layers/attn/o_proj/kernel             [L, heads, head_dim, embed]
+  layers/post_attn_norm/scale           [L, embed]
+  layers/mlp/{gate,up}_proj/kernel      [L, embed, mlp]
+  layers/mlp/down_proj/kernel           [L, mlp, embed]
+  final_norm/scale                      [embed]
+  lm_head/kernel                        [embed, vocab]   (absent with tied embeddings)
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from itx.models.config import ModelConfig
+
+constrain = nn.with_logical_constraint
+
+
+class RMSNorm(nn.Module):
+  eps: float
+  dtype: jnp.dtype
+  param_dtype: jnp.dtype
+
+  @nn.compact
+  def __call__(self, x):
+    scale = self.param("scale", nn.with_logical_partitioning(nn.initializers.ones, ("norm",)),
+                       (x.shape[-1],), self.param_dtype)
+    x32 = x.astype(jnp.float32)
+    x32 = x32 * jax.lax.rsqrt(jnp.mean(x32 * x32, axis=-1, keepdims=True) + self.eps)
+    return scale.astype(self.dtype) * x32.astype(self.dtype)
+
+
+def rotary(x, positions, theta: float):
+  """Rotary position embedding, half-split convention (as in Hugging Face Llama).
+
+  x: [batch, length, heads, head_dim]; positions: [batch, length] int.
+  """
+  half = x.shape[-1] // 2
+  freq = 1.0 / (theta ** (jnp.arange(half, dtype=jnp.float32) * 2.0 / x.shape[-1]))
+  angle = positions.astype(jnp.float32)[..., None] * freq  # [b, t, half]
+  sin, cos = jnp.sin(angle)[:, :, None, :], jnp.cos(angle)[:, :, None, :]
+  x1, x2 = x[..., :half].astype(jnp.float32), x[..., half:].astype(jnp.float32)
+  out = jnp.concatenate([x1 * cos - x2 * sin, x2 * cos + x1 * sin], axis=-1)
+  return out.astype(x.dtype)
+
+
+def attention_mask(q_segment_ids, q_positions, kv_segment_ids, kv_positions):
+  """[batch, 1, q_len, kv_len] bool: same non-padding segment, and key not after the query."""
+  same = q_segment_ids[:, :, None] == kv_segment_ids[:, None, :]
+  valid = (q_segment_ids[:, :, None] != 0) & (kv_segment_ids[:, None, :] != 0)
+  causal = kv_positions[:, None, :] <= q_positions[:, :, None]
+  return (same & valid & causal)[:, None]
+
+
+def attend(q, k, v, mask, dtype):
+  """Grouped-query attention.
+
+  q: [b, t, heads, d]; k, v: [b, s, kv_heads, d]; mask: [b, 1, t, s]. Returns [b, t, heads, d].
+  The scores are computed head-major ([b, kv, group, t, s]): contiguous batched matmuls, about a
+  fifth faster on CPU than contracting in the [b, t, heads, d] layout.
+  """
+  b, t, h, d = q.shape
+  kv = k.shape[2]
+  q = q.reshape(b, t, kv, h // kv, d).transpose(0, 2, 3, 1, 4)  # [b, kv, g, t, d]
+  k, v = k.transpose(0, 2, 1, 3), v.transpose(0, 2, 1, 3)       # [b, kv, s, d]
+  scores = jnp.einsum("bkgtd,bksd->bkgts", q, k, preferred_element_type=jnp.float32)
+  scores = scores / jnp.sqrt(jnp.float32(d))
+  scores = jnp.where(mask[:, :, None], scores, jnp.finfo(jnp.float32).min)
+  probs = jax.nn.softmax(scores, axis=-1).astype(dtype)
+  out = jnp.einsum("bkgts,bksd->bkgtd", probs, v)
+  return out.transpose(0, 3, 1, 2, 4).reshape(b, t, h, d)
+
+
+class Projection(nn.Module):
+  """x[..., in_dims] @ kernel[in_dims, out_dims] (+ bias[out_dims]), with logical axis names."""
+
+  in_axes: tuple[str, ...]
+  out_shape: tuple[int, ...]
+  out_axes: tuple[str, ...]
+  cfg: ModelConfig
+  use_bias: bool = False
+
+  @nn.compact
+  def __call__(self, x):
+    n_in = len(self.in_axes)
+    in_shape = x.shape[x.ndim - n_in:]
+    fan_in = math.prod(in_shape)
+    init = nn.with_logical_partitioning(
+        lambda key, shape, dtype: jax.random.normal(key, shape, dtype) * (fan_in ** -0.5),
+        self.in_axes + self.out_axes)
+    kernel = self.param("kernel", init, tuple(in_shape) + tuple(self.out_shape), self.cfg.weight_dtype)
+    dt = self.cfg.compute_dtype
+    x_axes = tuple(range(x.ndim - n_in, x.ndim))
+    y = jax.lax.dot_general(x.astype(dt), kernel.astype(dt), ((x_axes, tuple(range(n_in))), ((), ())))
+    if self.use_bias:
+      bias = self.param("bias", nn.with_logical_partitioning(nn.initializers.zeros, self.out_axes),
+                        tuple(self.out_shape), self.cfg.weight_dtype)
+      y = y + bias.astype(dt)
+    return y
+
+
+class Attention(nn.Module):
+  """Self-attention. Training: keys are the row's own tokens. Decoding: `layer_cache` = (k, v)
+  [b, S, kv_heads, d] holds slot s = position s; the new keys are written at their positions and
+  the queries attend over the whole cache, masked by `cache_segment_ids` [b, S] (0 = empty slot).
+  Returns (output, updated layer_cache or None)."""
+
+  cfg: ModelConfig
+
+  @nn.compact
+  def __call__(self, x, segment_ids, positions, layer_cache=None, cache_segment_ids=None):
+    cfg = self.cfg
+    hd = cfg.head_size
+
+    def proj(name, heads, axis_name):
+      return Projection(("embed",), (heads, hd), (axis_name, "head_dim"), cfg, cfg.qkv_bias, name=name)(x)
+
+    q = constrain(proj("q_proj", cfg.n_heads, "heads"),
+                  ("activation_batch", "activation_length", "activation_heads", None))
+    k = constrain(proj("k_proj", cfg.n_kv_heads, "kv_heads"),
+                  ("activation_batch", "activation_length", "activation_kv_heads", None))
+    v = constrain(proj("v_proj", cfg.n_kv_heads, "kv_heads"),
+                  ("activation_batch", "activation_length", "activation_kv_heads", None))
+    q, k = rotary(q, positions, cfg.rope_theta), rotary(k, positions, cfg.rope_theta)
+    if layer_cache is None:
+      mask = attention_mask(segment_ids, positions, segment_ids, positions)
+    else:
+      rows = jnp.arange(x.shape[0])[:, None]
+      k = layer_cache[0].at[rows, positions].set(k.astype(layer_cache[0].dtype))
+      v = layer_cache[1].at[rows, positions].set(v.astype(layer_cache[1].dtype))
+      layer_cache = (k, v)
+      slots = jnp.broadcast_to(jnp.arange(k.shape[1]), cache_segment_ids.shape)
+      mask = attention_mask(segment_ids, positions, cache_segment_ids, slots)
+    out = attend(q, k.astype(q.dtype), v.astype(q.dtype), mask, cfg.compute_dtype)
+    out = constrain(out, ("activation_batch", "activation_length", "activation_heads", None))
+    return Projection(("heads", "head_dim"), (cfg.d_model,), ("embed",), cfg, name="o_proj")(out), layer_cache
+
+
+class MLP(nn.Module):
+  cfg: ModelConfig
+
+  @nn.compact
+  def __call__(self, x):
+    cfg = self.cfg
+    gate = Projection(("embed",), (cfg.mlp_dim,), ("mlp",), cfg, name="gate_proj")(x)
+    up = Projection(("embed",), (cfg.mlp_dim,), ("mlp",), cfg, name="up_proj")(x)
+    hidden = constrain(nn.silu(gate) * up, ("activation_batch", "activation_length", "activation_mlp"))
+    return Projection(("mlp",), (cfg.d_model,), ("embed",), cfg, name="down_proj")(hidden)
+
+
+class Block(nn.Module):
+  cfg: ModelConfig
+
+  @nn.compact
+  def __call__(self, x, segment_ids, positions, layer_cache=None, cache_segment_ids=None):
+    cfg = self.cfg
+    norm = functools.partial(RMSNorm, eps=cfg.norm_eps, dtype=cfg.compute_dtype, param_dtype=cfg.weight_dtype)
+    h, layer_cache = Attention(cfg, name="attn")(norm(name="input_norm")(x), segment_ids, positions,
+                                                 layer_cache, cache_segment_ids)
+    x = x + h
+    x = x + MLP(cfg, name="mlp")(norm(name="post_attn_norm")(x))
+    x = constrain(x, ("activation_batch", "activation_length", "activation_embed"))
+    return x, layer_cache
+
+
+_REMAT = {
+    "full": jax.checkpoint_policies.nothing_saveable,
+    "dots": jax.checkpoint_policies.checkpoint_dots_with_no_batch_dims,
+}
+
+
+class DecoderLM(nn.Module):
+  """Decoder-only LM. `__call__(tokens, segment_ids, positions) -> logits [b, t, vocab]` (float32).
+
+  tokens, segment_ids, positions: [batch, length] int32; segment id 0 marks padding.
+  """
+
+  cfg: ModelConfig
+
+  def setup(self):
+    cfg = self.cfg
+    block = Block
+    if cfg.remat != "none":
+      block = nn.remat(Block, policy=_REMAT[cfg.remat], prevent_cse=False)
+    self.embed = nn.Embed(
+        cfg.vocab_size, cfg.d_model, dtype=cfg.compute_dtype, param_dtype=cfg.weight_dtype,
+        embedding_init=nn.with_logical_partitioning(nn.initializers.normal(0.02), ("vocab", "embed")))
+    self.layers = nn.scan(
+        block, variable_axes={"params": 0}, split_rngs={"params": True},
+        in_axes=(nn.broadcast, nn.broadcast, 0, nn.broadcast), length=cfg.n_layers, unroll=cfg.scan_unroll,
+        metadata_params={nn.PARTITION_NAME: "layers"})(cfg)
+    self.final_norm = RMSNorm(cfg.norm_eps, cfg.compute_dtype, cfg.weight_dtype)
+    if not cfg.tie_embeddings:
+      self.lm_head = Projection(("embed",), (cfg.vocab_size,), ("vocab",), cfg)
+
+  def __call__(self, tokens, segment_ids=None, positions=None, cache=None, logit_indices=None):
+    """Logits [b, t, vocab] in float32 (or [b, 1, vocab] at `logit_indices` [b]).
+
+    cache: None (training), or a decode cache (see `init_cache`); then returns (logits, new cache).
+    """
+    if segment_ids is None:
+      segment_ids = jnp.ones_like(tokens)
+    if positions is None:
+      positions = jnp.broadcast_to(jnp.arange(tokens.shape[1]), tokens.shape)
+    x = self.embed(tokens)
+    x = constrain(x, ("activation_batch", "activation_length", "activation_embed"))
+    layer_cache = cache_segments = None
+    if cache is not None:
+      rows = jnp.arange(tokens.shape[0])[:, None]
+      cache_segments = cache["segment_ids"].at[rows, positions].set(segment_ids)
+      layer_cache = (cache["k"], cache["v"])
+    x, layer_cache = self.layers(x, segment_ids, positions, layer_cache, cache_segments)
+    if logit_indices is not None:
+      x = jnp.take_along_axis(x, logit_indices[:, None, None], axis=1)
+    x = self.final_norm(x)
+    if self.cfg.tie_embeddings:
+      logits = self.embed.attend(x)
+    else:
+      logits = self.lm_head(x)
+    logits = constrain(logits, ("activation_batch", "activation_length", "activation_vocab")).astype(jnp.float32)
+    if cache is None:
+      return logits
+    return logits, {"k": layer_cache[0], "v": layer_cache[1], "segment_ids": cache_segments}
+
+
+def init_cache(cfg: ModelConfig, batch: int, max_len: int, dtype=None) -> dict:
+  """An empty decode cache: k, v [layers, batch, max_len, kv_heads, head_dim]; segment_ids [batch,
+  max_len] (0 = empty slot). Slot s holds position s."""
+  dtype = dtype or cfg.compute_dtype
+  shape = (cfg.n_layers, batch, max_len, cfg.n_kv_heads, cfg.head_size)
+  axes = ("layers", "activation_batch", "activation_length", "activation_kv_heads", None)
+  return {"k": constrain(jnp.zeros(shape, dtype), axes), "v": constrain(jnp.zeros(shape, dtype), axes),
+          "segment_ids": jnp.zeros((batch, max_len), jnp.int32)}

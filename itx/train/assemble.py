@@ -1,0 +1,67 @@
+"""Everything a training run compiles, assembled once from a resolved config and a mesh: the
+network, optimizer, learning-rate schedule, trainable mask, state shardings and the jitted step.
+
+The loop, the tests and the benchmarks build their runs here, so an option reaches all of them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import flax.linen as nn
+import jax
+import ml_collections
+import optax
+
+from itx import sharding
+from itx.models import ModelConfig, network
+from itx.train import optim
+from itx.train import state as state_lib
+from itx.train.objectives import OBJECTIVES, Objective
+from itx.train.step import make_train_step
+
+
+@dataclasses.dataclass
+class Assembled:
+  model_cfg: ModelConfig
+  model: nn.Module
+  tx: optax.GradientTransformation
+  schedule: optax.Schedule
+  mask: object                    # pytree of bools: which parameters train
+  abstract: state_lib.TrainState  # shapes and dtypes
+  shardings: state_lib.TrainState
+  batch_sharding: jax.sharding.NamedSharding
+  step: object                    # step(state, batch) -> (state, metrics)
+  mesh: jax.sharding.Mesh
+  rules: tuple
+
+  def init_state(self, seed: int) -> state_lib.TrainState:
+    """Random parameters (and a fresh optimizer state), placed straight into their shardings."""
+    return state_lib.init_state(self.model, self.tx, self.mesh, self.rules, self.shardings, seed, self.mask)
+
+  def state_from_params(self, params) -> state_lib.TrainState:
+    return state_lib.state_from_params(params, self.tx, self.mesh, self.shardings, self.mask)
+
+
+def objective_of(c: ml_collections.ConfigDict) -> Objective:
+  name = c.train.get("objective", "next_token")
+  if name not in OBJECTIVES:
+    raise ValueError(f"config.train.objective={name!r}: expected one of {sorted(OBJECTIVES)}")
+  return OBJECTIVES[name]
+
+
+def assemble(c: ml_collections.ConfigDict, mesh, *, objective: Objective | None = None) -> Assembled:
+  """c: a resolved config (itx.config.resolved); objective: overrides `train.objective`."""
+  rules = sharding.rules_from_config(c.mesh)
+  model_cfg = ModelConfig.from_config(c.model)
+  model = network(model_cfg)
+  schedule = optim.learning_rate_schedule(c.train)
+  tx = optim.make_optimizer(c.train)
+  abstract_params, _ = state_lib.param_shardings(model, mesh, rules)
+  mask = optim.trainable_mask(abstract_params, c.train.get("trainable", ".*"))
+  abstract, shardings = state_lib.state_shardings(model, tx, mesh, rules, mask)
+  batch_sharding = sharding.batch_sharding(mesh, rules)
+  step = make_train_step(model, tx, schedule, grad_accum=c.train.grad_accum, mesh=mesh, rules=rules,
+                         shardings=shardings, batch_sharding=batch_sharding, mask=mask,
+                         objective=objective or objective_of(c))
+  return Assembled(model_cfg, model, tx, schedule, mask, abstract, shardings, batch_sharding, step, mesh, rules)
