@@ -16,7 +16,6 @@ from configs import polyglot_pretrain
 from itx.data.languages import COMPOSITIONS
 
 
-
 def get_config(composition: str = "EN"):
   composition = composition or "EN"
   if composition not in COMPOSITIONS:
