@@ -116,7 +116,7 @@ def decontaminate(train: str | dict[str, str], bench: Sequence[str] | str, *, n:
   per_file, overlaps, hit_questions, bad_instructions = {}, [], set(), set()
   rows_by_file = {}
   for name, path in inputs.items():
-    rows = read_rows(path)
+    rows = [r for f in data_files(path) for r in read_rows(f)]
     rows_by_file[name] = rows
     contaminated = 0
     for row in rows:
