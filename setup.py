@@ -32,6 +32,8 @@ setup(
         "py3langid>=0.3",
         "babel>=2.12",
         "num2words>=0.5.13",
+        "openai>=1.40",        # itx.curate: translation through any OpenAI-compatible endpoint
+        "datasketch>=1.6",     # itx.curate: MinHash near-duplicate removal
         # tensorflow-datasets builders, prepared and read over array_record without TensorFlow;
         # tfds imports importlib_resources for builders inside packages without declaring it.
         "tensorflow-datasets>=4.9.10",

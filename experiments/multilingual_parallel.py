@@ -172,14 +172,33 @@ def run_experiment(preset_name: str, out_dir: str, args=None) -> dict:
         timings[f"{condition}_seed{seed}"] = time.time() - start
       with open(os.path.join(workdir, "eval", "summary.json"), encoding="utf-8") as f:
         rows += results.tidy_rows(condition, seed, json.load(f))
-  res = write_results(out_dir, rows, preset.conditions, timings=timings)
+  from itx.data.builtin import resolve_path
+  if preset.real_data:
+    train_files = {c: args.bactrian_x if c == "bactrian" else os.path.join(args.lima_x, f"train_limax_{c}.jsonl")
+                   for c in preset.conditions}
+  else:
+    train_files = {c: resolve_path("builtin:polyglot/bactrian" if c == "bactrian" else
+                                   f"builtin:polyglot/limax/train_limax_{c}.jsonl") for c in preset.conditions}
+  bench = args.mt_bench_x if preset.real_data else resolve_path("builtin:polyglot/mt_bench")
+  res = write_results(out_dir, rows, preset.conditions, timings=timings,
+                      decontamination=contamination(train_files, bench))
   if not preset.real_data:
     res["base_heldout_loss"] = base_heldout_loss(base_dir)
     results.write_json(os.path.join(out_dir, "results.json"), res)
   return res
 
 
-def write_results(out_dir: str, rows: list[dict], conditions, *, timings: dict | None = None) -> dict:
+def contamination(train_files: dict[str, str], bench: str) -> dict:
+  """Word 8-gram overlap of each condition's training file with the evaluation questions
+  (itx.curate.decontaminate): {"files": {condition: counts}, "questions_hit", "text"}."""
+  from itx.curate.decontaminate import decontaminate, summary_line
+  report = decontaminate(train_files, bench)
+  return {"files": report["files"], "questions_hit": report["questions_hit"], "n": report["n"],
+          "text": summary_line(report)}
+
+
+def write_results(out_dir: str, rows: list[dict], conditions, *, timings: dict | None = None,
+                  decontamination: dict | None = None) -> dict:
   """tidy.csv, matrices (JSON and text), gains, plots. Returns what it printed and wrote."""
   results.write_tidy(os.path.join(out_dir, "tidy.csv"), rows)
   metrics = [m for m in HEADLINE if any(r["metric"] == m for r in rows)]
@@ -205,6 +224,9 @@ def write_results(out_dir: str, rows: list[dict], conditions, *, timings: dict |
     conds, langs, mean, _ = results.matrix(rows, headline, conditions=conditions, languages=LANGS)
     out["plots"].append(results.condition_radar(conds, langs, mean, os.path.join(out_dir, "radar.png"),
                                                 title=headline))
+  if decontamination:
+    out["decontamination"] = decontamination
+    text.append(decontamination["text"])
   out["text"] = "\n\n".join(text)
   results.write_json(os.path.join(out_dir, "results.json"), out)
   with open(os.path.join(out_dir, "results.txt"), "w", encoding="utf-8") as f:
