@@ -172,7 +172,7 @@ def run_experiment(preset_name: str, out_dir: str, args=None) -> dict:
         timings[f"{condition}_seed{seed}"] = time.time() - start
       with open(os.path.join(workdir, "eval", "summary.json"), encoding="utf-8") as f:
         rows += results.tidy_rows(condition, seed, json.load(f))
-  from itx.data.builtin import resolve_path
+  from itx.worlds import resolve_path
   if preset.real_data:
     train_files = {c: args.bactrian_x if c == "bactrian" else os.path.join(args.lima_x, f"train_limax_{c}.jsonl")
                    for c in preset.conditions}

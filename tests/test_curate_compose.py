@@ -10,7 +10,7 @@ import pytest
 
 from curate_data import read_jsonl, write_jsonl
 from itx.curate.compose import compose, compositions, instruction_id
-from itx.data.builders.lima_x import COMPOSITIONS
+from itx.datasets.lima_x import COMPOSITIONS
 from itx.data.languages import STUDY_CODES
 from itx.data.records import RecordError
 
@@ -33,7 +33,7 @@ def test_compositions_are_lima_x_for_the_study_languages_and_follow_the_rule_for
 
 
 def test_polyglot_world_compositions_are_reproduced_from_its_monolingual_files(tmp_path):
-  from itx.data.polyglot import PolyglotSettings, world_dir
+  from itx.worlds.polyglot import PolyglotSettings, world_dir
   world = os.path.join(world_dir(PolyglotSettings.from_preset("tiny")), "limax")
   val_ids = []
   for lang in STUDY_CODES:  # the per-language files a translation step would have produced

@@ -71,7 +71,7 @@ def test_real_mt_bench_x_questions_are_found_in_every_language(tmp_path):
 
 
 def test_polyglot_held_out_families_share_no_13_gram_with_training():
-  from itx.data.polyglot import PolyglotSettings, world_dir
+  from itx.worlds.polyglot import PolyglotSettings, world_dir
   s = PolyglotSettings.from_preset("tiny")
   w = world_dir(s)
   files = {c: os.path.join(w, "limax", f"train_limax_{c}.jsonl") for c in ("EN_DE_FR_IT_ES",)}

@@ -80,7 +80,7 @@ def run(verb: str) -> dict:
   """Runs one verb from the flags; returns its report."""
   from itx.curate import card, clean, compose, decontaminate, translate
   from itx.curate.endpoint import EndpointConfig
-  from itx.data.builtin import resolve_path
+  from itx.worlds import resolve_path
   langs = _LANGUAGES.value or None
   if verb == "translate":
     _need(_INPUT, _OUT, _LANGUAGES)

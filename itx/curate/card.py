@@ -24,7 +24,7 @@ def _counter(tokenizer: str | None):
   """(description, texts -> token count)."""
   if not tokenizer:
     return "whitespace-separated words", lambda texts: sum(len(t.split()) for t in texts)
-  from itx.data.chat import load_tokenizer
+  from itx.datasets.sources import tokenizer as load_tokenizer
   tok = load_tokenizer(tokenizer)
 
   def count(texts):

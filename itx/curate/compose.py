@@ -7,9 +7,9 @@ For languages (en, pl, nl, fi) with source en, the compositions are, in Lima-X's
   EN_PL_NL_FI                         all languages, parallel (every instruction in every language)
   PL_NL_FI_sampled, EN_PL_NL_FI_sampled
                                       one language drawn per instruction: the size of one language
-For the study's five languages this is exactly Lima-X's nine (itx/data/builders/lima_x.py).
+For the study's five languages this is exactly Lima-X's nine (itx.data.languages.compositions).
 
-The rule is the polyglot world's (itx/data/polyglot/layouts.py), so its compositions are
+The rule is the polyglot world's (itx/worlds/polyglot/layouts.py), so its compositions are
 reproduced from its monolingual files: instructions keep the order of the first language's file;
 parallel files list each instruction in every language before the next instruction; a `_sampled`
 file draws languages from a balanced pool (every language about equally often) shuffled by
@@ -28,37 +28,16 @@ import random
 from typing import Sequence
 
 from itx.curate import files
+from itx.data.languages import compositions, sampled_languages
 from itx.curate.rows import Row, language_files, parse_languages, read_rows
 
 SPLITS = ("train", "val")
-
-
-def compositions(languages: Sequence[str], source: str = "en") -> dict[str, tuple[tuple[str, ...], bool]]:
-  """{name: (languages, sampled)} in Lima-X's order; names are upper-case codes joined by "_"."""
-  langs = tuple(parse_languages(languages))
-  others = tuple(l for l in langs if l != source)
-  name = lambda ls: "_".join(l.upper() for l in ls)  # noqa: E731
-  out = {name((l,)): ((l,), False) for l in langs}
-  groups = [g for g in (others if source in langs else (), langs) if len(g) > 1]
-  groups = list(dict.fromkeys(groups))
-  for g in groups:
-    out[name(g)] = (g, False)
-  for g in groups:
-    out[f"{name(g)}_sampled"] = (g, True)
-  return out
 
 
 def instruction_id(record_id: str, language: str) -> str:
   """"lima-17_PL" (a composed record of language pl) -> "lima-17"; other ids unchanged."""
   suffix = f"_{language.upper()}"
   return record_id[:-len(suffix)] if language and record_id.endswith(suffix) else record_id
-
-
-def sampled_languages(n: int, langs: Sequence[str], seed: int, split: str, name: str) -> list[str]:
-  """One language per instruction, balanced (every language appears once n >= len(langs))."""
-  pool = [langs[i % len(langs)] for i in range(n)]
-  random.Random(f"{seed}/{split}/{name}").shuffle(pool)
-  return pool
 
 
 def split_ids(ids: Sequence[str], *, seed: int, val_fraction: float, val_ids=None) -> dict[str, list[str]]:
