@@ -47,7 +47,7 @@ setup(
         # takes the CPU build rather than resolving a multi-GB CUDA one.
         "test": ["pytest", "torch==2.13.0", "nbclient", "nbformat", "ipykernel",
                  # the server tested as its users reach it: a browser, OpenAI's client, lm-evaluation-harness
-                 "selenium>=4.20", "openai>=1.0", "lm-eval>=0.4.5", "requests"],
+                 "selenium>=4.20", "openai>=1.0", "lm-eval[api]>=0.4.5", "requests"],
         "tpu": ["jax[tpu]"],
         "cuda": ["jax[cuda12]"],
     },
