@@ -50,7 +50,7 @@ async function loadInfo() {
       box.type = "checkbox";
       box.value = m.id;
       box.name = "model";
-      l.append(box, document.createTextNode(m.group ? m.group : run));
+      l.append(box, document.createTextNode(m.group ? m.group : (models.length > 1 ? run + " · no group" : run)));
       l.title = m.id;
       list.append(l);
     }
@@ -64,6 +64,7 @@ async function loadInfo() {
     lang.append(o);
   }
   $("max-tokens").max = info.max_tokens;
+  $("max-tokens").value = Math.min(parseInt($("max-tokens").value, 10) || 128, info.max_tokens);
   $("key-box").hidden = !info.auth;
   $("api-key").value = localStorage.getItem("itx-api-key") || "";
 }
