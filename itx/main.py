@@ -1,5 +1,7 @@
 """Trains a config: `python -m itx.main --config=configs/NAME.py --workdir=DIR [--config.a.b=v]`.
 
+`itx serve ...` runs the server instead (`python -m itx.serve`, its own flags).
+
 Rerunning with the same workdir resumes from its latest checkpoint.
 """
 
@@ -7,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import sys
 
 from absl import app, flags
 from ml_collections import config_flags
@@ -31,6 +35,8 @@ def main(argv) -> None:
 
 
 def run() -> None:
+  if sys.argv[1:2] == ["serve"]:  # `itx serve ...` is `python -m itx.serve ...` (its own flags)
+    os.execv(sys.executable, [sys.executable, "-m", "itx.serve", *sys.argv[2:]])
   app.run(main, flags_parser=parse_flags)
 
 

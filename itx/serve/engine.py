@@ -224,7 +224,8 @@ class Engine:
   def _admit(self, rows: list[_Row]) -> None:
     free = [i for i, r in enumerate(self._rows) if r is None]
     k = self.kernels
-    b = min(_round_up(len(rows), k.batch_multiple), self.slots)
+    # Rows per prefill rounded up to a power of two (times the shards): few shapes, few compiles.
+    b = min(k.batch_multiple * 2 ** int(np.ceil(np.log2(-(-len(rows) // k.batch_multiple)))), self.slots)
     p = min(_round_up(max(len(r.spec.prompt) for r in rows), self.length_bucket), self.max_len)
     tokens = np.zeros((b, p), np.int32)
     lengths = np.ones(b, np.int32)
