@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import jax
-
 from itx.serve.engine import Engine
 from itx.serve.kernels import Kernels
 
@@ -89,6 +87,3 @@ def model_table(runs: list[ServedRun]) -> dict[str, ServedModel]:
       add(ServedModel(f"{run.name}:{a}", run, a, "adapter"))
   return table
 
-
-def local_devices_note() -> str:
-  return f"{jax.local_device_count()} local {jax.default_backend()} device(s)"
