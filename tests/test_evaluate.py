@@ -3,7 +3,6 @@ a rerun redoes nothing; the LLM-judge path talks to an OpenAI-compatible server 
 
 import json
 import os
-import threading
 
 import pytest
 
@@ -12,7 +11,9 @@ from helpers import train_tiny_run
 from itx.eval import mt_bench
 from itx.evaluate import evaluate, format_summary
 from itx.inference import load_run, local_mesh
-from itx.serve.server import make_server
+from itx.serve.app import create_app
+from itx.serve.inprocess import serve_in_thread
+from itx.serve.registry import serve_loaded_run
 
 REAL_BENCH = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "mt_bench_x")
 QUESTIONS = {
@@ -78,18 +79,15 @@ def test_llm_judge_path_on_real_mt_bench_x_through_an_itx_server(trained, tmp_pa
   if not os.path.isdir(REAL_BENCH):
     pytest.skip("MT-Bench-X data (../shared/mt_bench_x) is not present")
   run = load_run(trained, mesh_overrides=local_mesh())
-  server = make_server(run.generator(), "judge", port=0, max_new_tokens_limit=16)
-  threading.Thread(target=server.serve_forever, daemon=True).start()
-  try:
+  # Real judge prompts spelled by the toy tokenizer are long: room for them, and a short answer.
+  judge = serve_loaded_run("judge", run, slots=8, max_len=8192)
+  with serve_in_thread(create_app([judge], max_tokens=16)) as url:
     e = eval_config(REAL_BENCH, languages=("DE",), max_questions=2, judge="http", judge_model="judge",
-                    judge_base_url=f"http://127.0.0.1:{server.server_address[1]}/v1", judge_api_key_env="",
+                    judge_base_url=f"{url}/v1", judge_api_key_env="",
                     reference_model="gpt-4", model_id="tiny")
     workdir = str(tmp_path / "copy")
     os.symlink(trained, workdir)
     summary = evaluate(workdir, e)
-  finally:
-    server.shutdown()
-    server.server_close()
   lines = [json.loads(l) for l in open(os.path.join(workdir, "eval", "model_judgment", "judge_DE.jsonl"))]
   assert len(lines) == 4 and {l["turn"] for l in lines} == {1, 2}
   assert all(l["judge"] == ["judge", "single-v1" if l["turn"] == 1 else "single-v1-multi-turn"] for l in lines)
