@@ -34,8 +34,8 @@ QUESTIONS = ["What is 2 plus 3?", "Name a weekday.", "Translate to German: the c
 
 def build_app(slots: int):
   import jax
-  from itx.data.chat import load_tokenizer
-  from itx.models import ModelConfig, Transformer
+  from itx.datasets.sources import tokenizer as load_tokenizer
+  from itx.models import ModelConfig, network
   from itx.serve.app import create_app
   from itx.serve.engine import Engine
   from itx.serve.kernels import Kernels
@@ -44,7 +44,7 @@ def build_app(slots: int):
   tok = load_tokenizer("builtin:toy")
   cfg = ModelConfig(vocab_size=len(tok), d_model=_D_MODEL.value, n_layers=_LAYERS.value, n_heads=8, n_kv_heads=4,
                     mlp_dim=4 * _D_MODEL.value)
-  model = Transformer(cfg)
+  model = network(cfg)
   params = model.init(jax.random.key(0), np.zeros((1, 8), np.int32))["params"]
   params = jax.tree.map(lambda p: p.value if hasattr(p, "value") else p, params,
                         is_leaf=lambda p: hasattr(p, "value"))
