@@ -2,7 +2,7 @@
 slots, and scoring a prompt (log-probabilities of its tokens).
 
 The decode cache has a fixed shape, `slots` rows x `max_len` positions (the layout of
-`itx.models.llama.init_cache`: slot s of a row holds position s), so admitting or finishing a request
+`itx.models.decoder.init_cache`: slot s of a row holds position s), so admitting or finishing a request
 never recompiles the step. Prefill compiles once per (rows, prompt length) bucket. Each row samples
 with its own temperature, top-k, top-p and PRNG stream, so a row's tokens do not depend on which
 other rows share the step.
@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from itx.models.llama import init_cache
+from itx.models.decoder import init_cache
 
 TOP_LOGPROBS = 5  # alternatives reported per token (OpenAI's limit for completions)
 
