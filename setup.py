@@ -32,6 +32,8 @@ setup(
         "py3langid>=0.3",
         "babel>=2.12",
         "num2words>=0.5.13",
+        "scikit-learn>=1.3",   # the group classifier of itx.eval.groups
+        "zstandard>=0.22",     # Reddit dumps (.zst)
         # tensorflow-datasets builders, prepared and read over array_record without TensorFlow;
         # tfds imports importlib_resources for builders inside packages without declaring it.
         "tensorflow-datasets>=4.9.10",
