@@ -35,6 +35,8 @@ setup(
         "num2words>=0.5.13",
         "openai>=1.40",        # itx.curate: translation through any OpenAI-compatible endpoint
         "datasketch>=1.6",     # itx.curate: MinHash near-duplicate removal
+        "scikit-learn>=1.3",   # the group classifier of itx.eval.groups
+        "zstandard>=0.22",     # Reddit dumps (.zst)
         # tensorflow-datasets builders, prepared and read over array_record without TensorFlow;
         # tfds imports importlib_resources for builders inside packages without declaring it.
         "tensorflow-datasets>=4.9.10",

@@ -22,18 +22,23 @@ def iter_jsonl(path: str) -> Iterator[tuple[int, object]]:
   """(line number, decoded object) per non-blank line; an undecodable line yields its RecordError in
   place of the object, so a caller that skips bad records can go on reading."""
   with open(path, "rb") as f:
-    for i, raw in enumerate(f, start=1):
-      try:
-        line = raw.decode("utf-8")
-      except UnicodeDecodeError as e:
-        yield i, RecordError(path, i, "<bytes>", f"not UTF-8 (byte {e.start + 1} of the line: {raw[e.start:e.start + 1]!r})")
-        continue
-      if not line.strip():
-        continue
-      try:
-        yield i, json.loads(line)
-      except json.JSONDecodeError as e:
-        yield i, RecordError(path, i, "<json>", f"invalid JSON: {e.msg} (column {e.colno})")
+    yield from decode_lines(f, path)
+
+
+def decode_lines(lines: Iterable[bytes], path: str) -> Iterator[tuple[int, object]]:
+  """`iter_jsonl` over any stream of raw lines (a decompressed file, say); `path` names it in errors."""
+  for i, raw in enumerate(lines, start=1):
+    try:
+      line = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+      yield i, RecordError(path, i, "<bytes>", f"not UTF-8 (byte {e.start + 1} of the line: {raw[e.start:e.start + 1]!r})")
+      continue
+    if not line.strip():
+      continue
+    try:
+      yield i, json.loads(line)
+    except json.JSONDecodeError as e:
+      yield i, RecordError(path, i, "<json>", f"invalid JSON: {e.msg} (column {e.colno})")
 
 
 def read_jsonl(path: str) -> list:
