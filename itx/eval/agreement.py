@@ -64,7 +64,9 @@ def cohen_kappa(a: Sequence, b: Sequence, weights: str | None = None) -> float:
   labels = sorted(set(a) | set(b))
   if len(labels) == 1:
     return 1.0
-  return float(cohen_kappa_score(a, b, labels=labels, weights=weights))
+  rank = {l: i for i, l in enumerate(labels)}  # sklearn takes class labels, not scores like 8.5
+  return float(cohen_kappa_score([rank[x] for x in a], [rank[y] for y in b],
+                                 labels=list(range(len(labels))), weights=weights))
 
 
 def _corr(fn, a, b) -> float:
