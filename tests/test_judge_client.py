@@ -29,11 +29,11 @@ USAGE = {"prompt_tokens": 11, "completion_tokens": 5, "total_tokens": 16}
 
 class FakeServer:
   """Chat-completions endpoint. The judged key is read from the user prompt ("id=<qid>");
-  `fail[qid]` lists what to do before succeeding: an HTTP status, or "close" (drop the
-  connection without an answer); `delay` holds each request."""
+  `fail[qid]` lists what to do before succeeding: an HTTP status, "close" (drop the connection
+  without an answer) or "slow" (answer only after `slow` seconds); `delay` holds each request."""
 
   def __init__(self):
-    self.fail, self.delay, self.reply = {}, 0.0, "Looks fine. Rating: [[7]]"
+    self.fail, self.delay, self.slow, self.reply = {}, 0.0, 0.0, "Looks fine. Rating: [[7]]"
     self.attempts, self.headers = [], []
     self.inflight = self.max_inflight = 0
     self.lock = threading.Lock()
@@ -54,7 +54,9 @@ class FakeServer:
           action = 400 if len(server.attempts) > MAX_REQUESTS else (
               server.fail[qid].pop(0) if server.fail.get(qid) else 200)
         try:
-          time.sleep(server.delay)
+          time.sleep(server.slow if action == "slow" else server.delay)
+          if action == "slow":
+            return  # the client gave up long ago
           if action == "close":
             self.close_connection = True
             return
@@ -135,7 +137,7 @@ def test_exhausted_retries_are_written_as_fastchat_errors_and_a_rerun_asks_only_
                     progress=False)
   assert server.attempts.count("q1") == 4  # 1 + max_retries
   assert server.attempts.count("q2") == 1  # a 400 will not heal: not retried
-  assert (stats.written, stats.api_errors) == (3, 2)
+  assert (stats.written, stats.api_errors, stats.attempts) == (3, 2, 4 + 1 + 1)
   by_q = {r["question_id"]: r for r in read_judgments(out)}
   for q in ("q1", "q2"):
     assert by_q[q]["judgment"] == "$ERROR$" and by_q[q]["score"] == -1
@@ -153,6 +155,16 @@ def test_exhausted_retries_are_written_as_fastchat_errors_and_a_rerun_asks_only_
   assert sorted(r["question_id"] for r in recs) == ["q1", "q2", "q3"]
   assert all(r["judgment"] != "$ERROR$" and r["score"] == 7 for r in recs)
   assert good_line in open(out).read().splitlines(keepends=True)  # untouched
+
+
+def test_a_request_over_its_timeout_is_retried(server, tmp_path):
+  server.fail, server.slow = {"q1": ["slow"]}, 1.5
+  sleeps = []
+  judge = OpenAIJudge(JudgeConfig(base_url=server.url, model="fake-judge", api_key_env="", timeout=1.0,
+                                  max_retries=2, backoff_initial=0.001), sleep=sleeps.append)
+  c = judge(requests_for(["q1"])[0])
+  assert c.text.endswith("[[7]]") and c.attempts == 2 and c.usage == USAGE and len(sleeps) == 1
+  assert server.attempts == ["q1", "q1"]
 
 
 def test_a_wrong_key_or_model_stops_the_run(server, tmp_path):

@@ -34,7 +34,11 @@ NO_KEY = "EMPTY"
 
 
 class JudgeError(RuntimeError):
-  """A request was refused, or kept failing through every retry."""
+  """A request was refused, or kept failing through every retry (`attempts` API calls)."""
+
+  def __init__(self, message: str, attempts: int = 1):
+    super().__init__(message)
+    self.attempts = attempts
 
 
 class JudgeConfigError(JudgeError):
@@ -111,23 +115,24 @@ class OpenAIJudge:
         raise JudgeConfigError(f"{c.base_url} (model {c.model!r}): {e}") from e
       except openai.APIStatusError as e:
         if not (e.status_code == 429 or e.status_code >= 500):
-          raise JudgeError(f"{c.base_url}: HTTP {e.status_code}: {e}") from e
+          raise JudgeError(f"{c.base_url}: HTTP {e.status_code}: {e}", attempt + 1) from e
         last, retry_after = f"HTTP {e.status_code}", e.response.headers.get("retry-after")
       except openai.APIConnectionError as e:  # refused, reset or timed out
         last = f"{type(e).__name__}: {e}"
       except openai.OpenAIError as e:
-        raise JudgeError(f"{c.base_url}: unexpected response: {e}") from e
+        raise JudgeError(f"{c.base_url}: unexpected response: {e}", attempt + 1) from e
       else:
         try:
           text = resp.choices[0].message.content or ""
         except (AttributeError, IndexError, TypeError) as e:
-          raise JudgeError(f"{c.base_url}: unexpected response: {e}") from e
+          raise JudgeError(f"{c.base_url}: unexpected response: {e}", attempt + 1) from e
         usage = resp.usage.model_dump(include={"prompt_tokens", "completion_tokens",
                                                "total_tokens"}) if resp.usage else None
         return Completion(text, usage, attempt + 1)
       if attempt < c.max_retries:
         self._sleep(self._backoff(attempt, retry_after))
-    raise JudgeError(f"{c.base_url}: gave up after {c.max_retries + 1} attempts; last: {last}")
+    raise JudgeError(f"{c.base_url}: gave up after {c.max_retries + 1} attempts; last: {last}",
+                     c.max_retries + 1)
 
   def __call__(self, request: JudgeRequest) -> Completion:
     return self.complete(request.messages)
@@ -162,15 +167,16 @@ class Played:
   failed: bool = False
 
 
-def call_judge(judge: Callable, request) -> tuple[Completion | None, str | None]:
-  """(completion, None), or (None, error message) once the request failed for good.
-  JudgeConfigError propagates: the run must stop."""
+def call_judge(judge: Callable, request) -> tuple[Completion | None, str | None, int]:
+  """(completion, None, attempts), or (None, error message, attempts) once the request failed for
+  good. JudgeConfigError propagates: the run must stop."""
   try:
-    return as_completion(judge(request)), None
+    c = as_completion(judge(request))
+    return c, None, c.attempts
   except JudgeConfigError:
     raise
   except JudgeError as e:
-    return None, str(e)
+    return None, str(e), e.attempts
 
 
 def run_judging(items: Iterable, play: Callable[[Any], Played], out_path: str, *,
@@ -273,10 +279,10 @@ def judge_all(requests: Iterable[JudgeRequest], judge: Callable, out_path: str, 
   judge_name = judge_name or getattr(judge, "name", type(judge).__name__)
 
   def play(req: JudgeRequest) -> Played:
-    c, error = call_judge(judge, req)
+    c, error, attempts = call_judge(judge, req)
     if c is None:
       return Played({**judgment_record(req, judge_name, API_ERROR_OUTPUT), "error": error},
-                    attempts=0, api_error=True, failed=True)
+                    attempts=attempts, api_error=True, failed=True)
     record = judgment_record(req, judge_name, c.text, usage=c.usage)
     return Played(record, [c.usage] if c.usage else [], c.attempts, failed=not is_valid(record))
 

@@ -199,12 +199,13 @@ def play_pair(match: PairMatch, judge, judge_name: str) -> Played:
   winners, usage, attempts, api_error = [], [], 0, False
   for game, as_model in ((1, {"A": "model_1", "B": "model_2"}),
                          (2, {"A": "model_2", "B": "model_1"})):
-    c, error = call_judge(judge.complete, match.messages(game))
+    c, error, n = call_judge(judge.complete, match.messages(game))
+    attempts += n
     if c is None:
       text, api_error = API_ERROR_OUTPUT, True
       record[f"g{game}_error"] = error
     else:
-      text, attempts = c.text, attempts + c.attempts
+      text = c.text
       if c.usage:
         usage.append(c.usage)
         record[f"g{game}_usage"] = c.usage
