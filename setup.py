@@ -28,6 +28,8 @@ setup(
         "tqdm",
         "matplotlib",
         "scipy",
+        "scikit-learn",  # Cohen's kappa of judge agreement
+        "openai>=1.0",   # the LLM-judge client
         "regex",
         "sacrebleu>=2.4",
         "py3langid>=0.3",

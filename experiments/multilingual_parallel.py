@@ -25,13 +25,16 @@ import time
 import ml_collections
 
 from itx import results
+from itx.data.languages import STUDY_CODES, STUDY_LANGUAGES
 
-LANGS = ("EN", "DE", "FR", "IT", "ES")
+LANGS = STUDY_LANGUAGES
 MONOLINGUAL = LANGS
 PARALLEL = ("EN_DE_FR_IT_ES", "DE_FR_IT_ES")
 SAMPLED = ("EN_DE_FR_IT_ES_sampled", "DE_FR_IT_ES_sampled")
 SIZE_ARM = ("bactrian",)  # the larger translated-style corpus, against the small curated EN_DE_FR_IT_ES
-HEADLINE = ("judge_score", "judge_score_heldout", "exact_match", "chrf", "in_language", "answer_loss")
+# judge_score: an LLM judge's MT-Bench-X score; rule_score: the reference-based rule judge's (demo, full).
+HEADLINE = ("judge_score", "judge_score_heldout", "rule_score", "rule_score_heldout", "exact_match", "chrf",
+            "in_language", "answer_loss")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,7 +133,7 @@ def base_heldout_loss(base_dir: str, *, chars: int = 60_000) -> dict:
   docs = list(pretrain.documents(chars, seed=10_007))
   losses = document_nll(run, [d["text"] for d in docs], seq_len=run.config.data.seq_len, desc="held-out loss")
   out = {}
-  for lang in ("en", "de", "fr", "it", "es"):
+  for lang in STUDY_CODES:
     vals = [l for d, l in zip(docs, losses) if d["language"] == lang and not np.isnan(l)]
     out[lang.upper()] = {"nll_per_token": float(np.mean(vals)), "documents": len(vals)}
   results.write_json(path, out)
@@ -206,8 +209,11 @@ def write_results(out_dir: str, rows: list[dict], conditions, *, timings: dict |
   text = []
   for metric in metrics:
     conds, langs, mean, std = results.matrix(rows, metric, conditions=conditions, languages=LANGS)
-    out["matrices"][metric] = {"conditions": conds, "languages": langs, "mean": mean.tolist(), "std": std.tolist()}
-    text.append(results.format_matrix(conds, langs, mean, title=f"{metric} (condition x evaluation language)"))
+    source = results.provenance(rows, metric)  # judge, prompt set and aggregation behind a judge score
+    out["matrices"][metric] = {"conditions": conds, "languages": langs, "mean": mean.tolist(), "std": std.tolist(),
+                               "source": source}
+    text.append(results.format_matrix(conds, langs, mean, title=f"{metric} (condition x evaluation language)",
+                                      source=source))
     out["plots"].append(results.heatmap(conds, langs, mean, os.path.join(out_dir, f"matrix_{metric}.png"),
                                         title=metric))
   headline = metrics[0] if metrics else None
@@ -244,10 +250,15 @@ def main(argv=None) -> None:
   p.add_argument("--base_model", default="", help="paper: a Hugging Face model directory")
   p.add_argument("--mt_bench_x", default="", help="paper: MT-Bench-X data folder")
   p.add_argument("--judge_url", default="https://api.openai.com/v1")
-  p.add_argument("--judge_model", default="gpt-4")
+  p.add_argument("--judge_model", default=None,
+                 help="the model served at --judge_url (default: gpt-4, only for OpenAI's endpoint)")
   p.add_argument("--judge_api_key_env", default="OPENAI_API_KEY")
   p.add_argument("--mesh", default="", help="paper: data,fsdp,tensor sizes, e.g. 1,8,4")
   args = p.parse_args(argv)
+  if args.judge_model is None:
+    if "api.openai.com" not in args.judge_url:
+      p.error("--judge_model: name the model served at --judge_url (a local endpoint is not gpt-4)")
+    args.judge_model = "gpt-4"
   if args.preset == "paper":
     missing = [f"--{k}" for k in ("lima_x", "bactrian_x", "base_model", "mt_bench_x") if not getattr(args, k)]
     if missing:

@@ -73,3 +73,20 @@ def test_notebook_runs_on_a_results_folder(results_folder, monkeypatch):
   assert "60 rows" in text  # 3 conditions x 2 seeds x 5 languages x 2 metrics
   assert "EN_DE_FR_IT_ES: better than EN-only in" in text
   assert "answers in the question's language 90%" in text
+
+
+def test_judge_tables_name_judge_prompts_and_aggregation(tmp_path, capsys):
+  source = {"judge": "gpt-4 at https://api.openai.com/v1", "prompts": "MT-Bench-X single-v1 / single-v1-multi-turn",
+            "aggregation": "mean over lines; every judgment line (FastChat show_result); score -1 excluded"}
+  rows = [{**r, **source} for r in rows_for({("EN", 0, "DE"): 4.0, ("EN_DE_FR_IT_ES", 0, "DE"): 5.0})]
+  rows += [{**r, "metric": "chrf"} for r in rows_for({("EN", 0, "DE"): 30.0})]
+  res = mp.write_results(str(tmp_path), rows, ("EN", "EN_DE_FR_IT_ES"))
+  assert res["matrices"]["judge_score"]["source"] == source
+  assert res["matrices"]["chrf"]["source"] == {"judge": "", "prompts": "", "aggregation": ""}
+  text = open(tmp_path / "results.txt").read()
+  assert all(v in text for v in source.values())
+  back = results.read_tidy(str(tmp_path / "tidy.csv"))
+  assert {r["judge"] for r in back if r["metric"] == "judge_score"} == {source["judge"]}
+  with pytest.raises(SystemExit) as e:  # a local endpoint must be named, never defaulted to gpt-4
+    mp.main(["--preset=paper", "--judge_url=http://127.0.0.1:8000/v1"])
+  assert e.value.code == 2 and "judge_model" in capsys.readouterr().err
