@@ -24,7 +24,15 @@ class Checkpointer:
   def latest_step(self) -> int | None:
     return self.manager.latest_step()
 
+  def should_save(self, step: int) -> bool:
+    """Whether `save(step)` would write a checkpoint without `force`."""
+    return self.manager.should_save(step)
+
   def save(self, step: int, state, data_iter, config, *, force: bool = False) -> bool:
+    """Saves `step` (when due, or always with `force`); False when it is not due or already saved
+    (a forced save right after a periodic one must not fail: orbax refuses to save a step twice)."""
+    if step in self.manager.all_steps():
+      return False
     args = ocp.args.Composite(
         state=ocp.args.StandardSave(state),
         data=grain.checkpoint.CheckpointSave(data_iter),
