@@ -237,6 +237,9 @@ def run_cell(preset: Preset, condition: str, seed: int, out_dir: str, args) -> d
   c = condition_config(preset, condition, seed, base_dir, args)
   print(f"== {condition}, seed {seed}: instruction tuning and evaluation ({workdir})", flush=True)
   train(c, workdir)
+  from itx.train.metrics import read_metrics
+  results.validation_curves(read_metrics(workdir), os.path.join(workdir, "validation.png"),
+                            title=f"{condition}, seed {seed}: validation loss per language")
   evaluate(workdir, c.eval)
   with open(os.path.join(workdir, "eval", "summary.json"), encoding="utf-8") as f:
     rows = results.tidy_rows(condition, seed, json.load(f))

@@ -2,6 +2,7 @@
 GPU cluster: they train to the losses of one process with 8 devices, a SIGTERM to one of them
 stops both at the same step with one checkpoint, and the rerun resumes to the same end."""
 
+import itertools
 import json
 import os
 import signal
@@ -20,6 +21,7 @@ from itx.train.metrics import read_metrics
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STEPS = 30
+_LOGS = itertools.count()
 OVERRIDES = dict(d_model=32, n_layers=2, n_heads=4, n_kv_heads=2, mlp_dim=64)
 
 
@@ -48,22 +50,27 @@ def launch(workdir: str) -> list[subprocess.Popen]:
           *[f"--config.model.{k}={v}" for k, v in OVERRIDES.items()],
           "--config.mesh.distributed=True", f"--config.mesh.coordinator_address=127.0.0.1:{port}",
           "--config.mesh.num_processes=2"]
-  return [subprocess.Popen([sys.executable, "-m", "itx.main", *args, f"--config.mesh.process_id={i}"], cwd=ROOT,
-                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(2)]
+  procs = []
+  for i in range(2):  # output to files: a host stalled on a full pipe would stall the other too
+    log = f"{workdir}.{next(_LOGS)}"
+    p = subprocess.Popen([sys.executable, "-m", "itx.main", *args, f"--config.mesh.process_id={i}"], cwd=ROOT,
+                         env=env, stdout=open(log + ".out", "w"), stderr=open(log + ".err", "w"), text=True)
+    p.log = log
+    procs.append(p)
+  return procs
 
 
 def finish(procs, timeout=240) -> list[tuple[int, str, str]]:
-  out = []
+  """[(exit status, stdout, stderr)] of each host, killed if it outlives `timeout` seconds."""
   try:
     for p in procs:
-      stdout, stderr = p.communicate(timeout=timeout)
-      out.append((p.returncode, stdout, stderr))
+      p.wait(timeout=timeout)
   finally:
     for p in procs:  # a hang fails the test instead of hanging the suite
       if p.poll() is None:
         p.kill()
-        p.communicate()
-  return out
+        p.wait()
+  return [(p.returncode, open(p.log + ".out").read(), open(p.log + ".err").read()) for p in procs]
 
 
 def last_step(stdout: str) -> int:

@@ -137,7 +137,7 @@ def losses(sets: list[EvalSet], scored: list[tuple[np.ndarray, np.ndarray]]) -> 
   for es, (nll, count) in zip(sets, scored):
     keys = [("val", slice(None)), (f"val/{es.name}", slice(None))]
     for field, values in es.tags.items():
-      for value in sorted(set(values)):
+      for value in sorted(set(values) - {""}):  # "": records without the field
         sel = values == value
         keys += [(f"val/{field}={value}", sel), (f"val/{es.name}/{field}={value}", sel)]
     for key, sel in keys:
