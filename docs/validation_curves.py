@@ -3,7 +3,12 @@ family (other draws of the same families), validated every 5 steps.
 
   python docs/validation_curves.py /tmp/curves docs/validation_curves.png
 """
+import json
+import os
+import sys
+
 import ml_collections
+
 from configs import smoke
 from itx import results
 from itx.train.loop import train
