@@ -52,6 +52,10 @@ def get_config() -> ml_collections.ConfigDict:
       add_bos=True,            # for text documents, when the tokenizer has a BOS token
       shuffle=True,
       seed=0,
+      # Held-out sources scored every train.eval_every steps (itx/train/validation.py): name ->
+      # {path, kind[, max_examples]}, paths as in `sources`; no weight. Empty: no validation.
+      eval_sources=ml_collections.ConfigDict(),
+      eval_tags=("language", "group"),  # record fields whose values get their own validation loss
   ))
 
   c.train = ml_collections.ConfigDict(dict(
@@ -71,6 +75,7 @@ def get_config() -> ml_collections.ConfigDict:
       # a regular expression over parameter paths ("layers/attn/q_proj/kernel"): only matching
       # parameters get gradients and optimizer state (".*": all)
       trainable=".*",
+      eval_every=0,            # validation on data.eval_sources every N steps (0: after the last step only)
   ))
 
   c.mesh = ml_collections.ConfigDict(dict(
@@ -135,5 +140,6 @@ def get_config() -> ml_collections.ConfigDict:
       tensorboard=True,
       progress_bar=True,
       peak_flops_per_device=0.0,  # 0: looked up from the device kind (see itx/train/metrics.py)
+      wandb="",                # a Weights & Biases project name: metrics go there too ("": off)
   ))
   return c

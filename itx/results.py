@@ -185,3 +185,26 @@ def write_json(path: str, obj) -> None:
   """Indented JSON, written atomically."""
   from itx.eval.jsonl import write_json as write
   write(path, obj)
+
+
+def validation_curves(metrics: list[dict], path: str, *, title: str) -> str | None:
+  """Training loss and every per-source validation loss (`val/<source>/loss`) of a run's
+  metrics.jsonl rows against the step; None when the run logged no validation."""
+  keys = sorted({k for m in metrics for k in m if k.startswith("val/") and k.count("/") == 2 and "=" not in k})
+  if not keys:
+    return None
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+  fig, ax = plt.subplots(figsize=(6, 4))
+  train = [(m["step"], m["loss"]) for m in metrics if "loss" in m]
+  if train:
+    ax.plot(*zip(*train), color="0.6", lw=1, label="train")
+  for k in keys:
+    ax.plot(*zip(*[(m["step"], m[k]) for m in metrics if k in m]), marker="o", ms=3, label=k.split("/")[1])
+  ax.set(xlabel="step", ylabel="loss per target token", title=title)
+  ax.legend(fontsize=8)
+  fig.tight_layout()
+  fig.savefig(path, dpi=120)
+  plt.close(fig)
+  return path
