@@ -14,7 +14,7 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from itx import sharding  # noqa: E402
+from itx import config as config_lib, sharding  # noqa: E402
 from itx.data.chat import render_chat  # noqa: E402
 from itx.data.tokenizer_training import train_bpe_tokenizer  # noqa: E402
 from itx.generate import Generator, SamplingParams  # noqa: E402
@@ -109,6 +109,15 @@ def test_imported_weights_give_reference_logits_and_export_round_trips(checkpoin
   diff = np.max(np.abs(ck.torch_logits(TOKENS, reloaded) - reference))
   print(f"{ck.cfg.family}: export round trip, max |logit difference| = {diff:.2e}")
   assert diff <= 1e-5
+
+
+def test_run_config_carries_the_family_options(checkpoint):
+  """An hf: init writes the options into `config.model`; a checkpoint stores that config as JSON
+  and export rebuilds the model from it: the same ModelConfig at every stage."""
+  fields = config_map.model_fields(config_map.read_config(checkpoint.dir))
+  c = config_lib.resolved(base.get_config(), vocab_size=500, hf_fields=fields)
+  stored = json.loads(json.dumps(c.to_dict()))
+  assert ModelConfig.from_config(c.model) == ModelConfig.from_config(stored["model"]) == checkpoint.cfg
 
 
 def test_sharded_load_on_eight_devices_equals_one_device(checkpoint):

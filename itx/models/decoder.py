@@ -142,6 +142,8 @@ class Attention(nn.Module):
                   ("activation_batch", "activation_length", "activation_kv_heads", None))
     v = constrain(proj("v_proj", cfg.n_kv_heads, "kv_heads"),
                   ("activation_batch", "activation_length", "activation_kv_heads", None))
+    if layer_options is None:
+      raise ValueError("Attention needs its layer's rope frequencies and window: DecoderLM passes them")
     if cfg.qk_norm:
       head_norm = functools.partial(RMSNorm, cfg.norm_eps, cfg.compute_dtype, cfg.weight_dtype, cfg.norm_plus_one)
       q, k = head_norm(name="q_norm")(q), head_norm(name="k_norm")(k)
