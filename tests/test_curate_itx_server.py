@@ -30,7 +30,7 @@ def test_translate_through_an_itx_server(tmp_path):
   workdir = train_tiny_run(str(tmp_path / "run"))
   port = free_port()
   server = subprocess.Popen([sys.executable, "-m", "itx.serve", f"--workdir={workdir}", f"--port={port}",
-                             "--name=tiny", "--max_new_tokens=8"], cwd=ROOT, stdout=subprocess.PIPE,
+                             "--name=tiny", "--max_tokens=8", "--max_len=1024"], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, env={**os.environ, "XLA_FLAGS": ""})
   try:
     url = f"http://127.0.0.1:{port}/v1"
