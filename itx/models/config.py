@@ -14,7 +14,7 @@ REMAT_POLICIES = ("none", "full", "dots")
 class ModelConfig:
   """Shapes and numerics of a Llama-family decoder (Llama, Mistral, Qwen2 map onto it)."""
 
-  vocab_size: int
+  vocab_size: int         # rows of the embedding and logits, padded (see `vocab_real`)
   d_model: int
   n_layers: int
   n_heads: int
@@ -30,6 +30,7 @@ class ModelConfig:
   remat: str = "none"
   scan_unroll: int = 1  # layers per scan iteration: more unrolling, faster steps, longer compiles
   family: str = "llama"  # the Hugging Face model_type it maps to (itx.models.families)
+  vocab_real: int = 0    # ids below this are the tokenizer's (or checkpoint's); 0: all vocab_size
 
   def __post_init__(self):
     if self.n_heads % self.n_kv_heads:
@@ -38,12 +39,19 @@ class ModelConfig:
     for field in ("dtype", "param_dtype"):
       if getattr(self, field) not in _DTYPES:
         raise ValueError(f"model.{field}={getattr(self, field)!r}: expected one of {sorted(_DTYPES)}")
+    if self.vocab_real > self.vocab_size:
+      raise ValueError(f"model.vocab_real={self.vocab_real} exceeds model.vocab_size={self.vocab_size}")
     if self.remat not in REMAT_POLICIES:
       raise ValueError(f"model.remat={self.remat!r}: expected one of {REMAT_POLICIES}")
 
   @property
   def head_size(self) -> int:
     return self.head_dim or self.d_model // self.n_heads
+
+  @property
+  def real_vocab_size(self) -> int:
+    """The vocabulary without padding: the rows an exported checkpoint has."""
+    return self.vocab_real or self.vocab_size
 
   @property
   def compute_dtype(self):
