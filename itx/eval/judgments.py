@@ -71,12 +71,12 @@ def repair(path: str) -> int:
 def read_judgments(path: str) -> list[dict]:
   """Every complete judgment line of `path`. A partial last line (no newline, from a crash) is
   ignored with a warning; an unparsable complete line raises, naming the file and line."""
-  with open(path, encoding="utf-8") as f:
+  with open(path, "rb") as f:  # decoded per line, so a bad byte is reported with its line
     text = f.read()
-  lines = text.split("\n")
-  tail = lines.pop()  # after the last newline: "" for a complete file
+  lines = text.split(b"\n")
+  tail = lines.pop()  # after the last newline: b"" for a complete file
   if tail.strip():
-    warnings.warn(f"{path}: ignoring a partial last line ({len(tail)} characters)")
+    warnings.warn(f"{path}: ignoring a partial last line ({len(tail)} bytes)")
   return mt_bench.parse_jsonl_lines(lines, path)
 
 

@@ -16,6 +16,8 @@ import time
 import uuid
 from typing import Mapping, Sequence
 
+from itx.data.jsonl import RecordError
+
 LANGUAGES = ("EN", "DE", "FR", "IT", "ES")
 # File order of MT-Bench: ten questions each, ids 81..160.
 CATEGORIES = ("writing", "roleplay", "reasoning", "math", "coding", "extraction", "stem",
@@ -42,19 +44,26 @@ def available_languages(root: str) -> list[str]:
 
 
 def parse_jsonl_lines(lines, path: str) -> list[dict]:
-  """Every non-blank line parsed as JSON (errors name the file and line)."""
+  """Every non-blank line (bytes or str) parsed as JSON; a line that is not UTF-8 or not JSON raises
+  RecordError naming the file and line."""
   rows = []
   for i, line in enumerate(lines, 1):
+    if isinstance(line, bytes):
+      try:
+        line = line.decode("utf-8")
+      except UnicodeDecodeError as e:
+        raise RecordError(path, i, "<bytes>", f"not UTF-8 (byte {e.start + 1} of the line: "
+                                              f"{line[e.start:e.start + 1]!r})") from None
     if line.strip():
       try:
         rows.append(json.loads(line))
       except json.JSONDecodeError as e:
-        raise ValueError(f"{path}:{i}: {e}") from e
+        raise RecordError(path, i, "<json>", f"invalid JSON: {e.msg} (column {e.colno})") from None
   return rows
 
 
 def read_jsonl(path: str) -> list[dict]:
-  with open(path, encoding="utf-8") as f:
+  with open(path, "rb") as f:
     return parse_jsonl_lines(f, path)
 
 
