@@ -22,6 +22,7 @@ segment_ids (0 = padding; 1, 2, ... the examples of a packed row) and positions 
 from __future__ import annotations
 
 import sys
+import threading
 
 import grain
 import numpy as np
@@ -58,6 +59,14 @@ class Epochs(grain.MapDataset):
       raise ValueError("cannot repeat an empty data set")
     self._shuffle, self._key = shuffle, (int(seed), int(stream))
     self._orders: dict[int, np.ndarray] = {}  # the epochs being read (a few at most)
+    self._lock = threading.Lock()  # grain reads with several threads
+
+  def __getstate__(self):  # picklable (grain's worker processes): no lock, no cached orders
+    return {**self.__dict__, "_lock": None, "_orders": {}}
+
+  def __setstate__(self, state):
+    self.__dict__.update(state)
+    self._lock = threading.Lock()
 
   def __len__(self) -> int:
     return sys.maxsize
@@ -69,17 +78,20 @@ class Epochs(grain.MapDataset):
     """[n] the parent's indices in epoch `epoch`'s order."""
     if not self._shuffle:
       return np.arange(self._n)
-    if epoch not in self._orders:
-      if len(self._orders) >= 4:
-        self._orders.pop(min(self._orders))
-      rng = np.random.default_rng(np.random.SeedSequence((*self._key, epoch)))
-      self._orders[epoch] = rng.permutation(self._n)
-    return self._orders[epoch]
+    with self._lock:
+      if epoch not in self._orders:
+        if len(self._orders) >= 4:
+          del self._orders[min(self._orders)]
+        rng = np.random.default_rng(np.random.SeedSequence((*self._key, epoch)))
+        self._orders[epoch] = rng.permutation(self._n)
+      return self._orders[epoch]
 
   def __getitem__(self, index):
     if isinstance(index, slice):
       return self.slice(index)
     epoch, i = divmod(index, self._n)
+    if not self._shuffle:
+      return self._parent[i]
     return self._parent[int(self.order(epoch)[i])]
 
 
