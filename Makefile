@@ -25,11 +25,14 @@ demo: $(STAMP)
 smoke: $(STAMP)
 	$(PY) -m itx.main --config=configs/smoke.py --workdir=runs/smoke
 
+# The comparison page is tested in headless Chromium (Debian's chromium and chromium-driver).
 test: $(STAMP)
+	command -v chromedriver >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver)
 	$(PY) -m pytest -q tests
 
 bench: $(STAMP)
 	$(PY) benchmarks/train_throughput.py
+	$(PY) benchmarks/serve_throughput.py
 
 clean:
 	rm -rf $(VENV) runs results *.egg-info

@@ -9,6 +9,7 @@ setup(
     python_requires=">=3.11",
     packages=find_packages(include=["itx", "itx.*", "configs"]),
     include_package_data=True,
+    package_data={"itx.serve": ["static/*.html", "static/*.css", "static/*.js"]},
     install_requires=[
         "jax>=0.10",
         "flax>=0.12",
@@ -27,21 +28,33 @@ setup(
         "tqdm",
         "matplotlib",
         "scipy",
+        "scikit-learn",  # Cohen's kappa of judge agreement
+        "openai>=1.0",   # the LLM-judge client
         "regex",
         "sacrebleu>=2.4",
         "py3langid>=0.3",
         "babel>=2.12",
         "num2words>=0.5.13",
+        "openai>=1.40",        # itx.curate: translation through any OpenAI-compatible endpoint
+        "datasketch>=1.6",     # itx.curate: MinHash near-duplicate removal
+        "scikit-learn>=1.3",   # the group classifier of itx.eval.groups
+        "zstandard>=0.22",     # Reddit dumps (.zst)
         # tensorflow-datasets builders, prepared and read over array_record without TensorFlow;
         # tfds imports importlib_resources for builders inside packages without declaring it.
         "tensorflow-datasets>=4.9.10",
         "array_record>=0.8",
         "importlib_resources>=7",
+        # serving: the OpenAI-compatible API and the comparison page
+        "fastapi>=0.110",
+        "uvicorn>=0.29",
     ],
     extras_require={
         # torch is only the reference implementation in tests and benchmarks; pinned so that pip
         # takes the CPU build rather than resolving a multi-GB CUDA one.
-        "test": ["pytest", "torch==2.13.0", "nbclient", "nbformat", "ipykernel"],
+        "test": ["pytest", "torch==2.13.0", "nbclient", "nbformat", "ipykernel", "wandb",
+                 # the server tested as its users reach it: a browser, OpenAI's client, lm-evaluation-harness
+                 "selenium>=4.20", "openai>=1.0", "lm-eval[api]>=0.4.5", "requests"],
+        "wandb": ["wandb"],  # log.wandb: metrics to Weights & Biases
         "tpu": ["jax[tpu]"],
         "cuda": ["jax[cuda12]"],
     },

@@ -9,12 +9,13 @@ against a matmul peak measured in this same run (the machine is noisy: compare w
 
 from __future__ import annotations
 
-import argparse
 import time
+import types
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from absl import app, flags
 
 
 def matmul_peak(n: int = 2048, repeats: int = 10) -> float:
@@ -83,18 +84,20 @@ def torch_tokens_per_s(args, tokens: np.ndarray) -> float:
   return args.steps * inputs.numel() / (time.perf_counter() - start)
 
 
-def main():
-  p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-  p.add_argument("--steps", type=int, default=8)
-  p.add_argument("--batch", type=int, default=8)
-  p.add_argument("--seq_len", type=int, default=256)
-  p.add_argument("--vocab", type=int, default=8192)
-  p.add_argument("--d_model", type=int, default=512)
-  p.add_argument("--layers", type=int, default=4)
-  p.add_argument("--heads", type=int, default=8)
-  p.add_argument("--mlp", type=int, default=1408)
-  args = p.parse_args()
+_STEPS = flags.DEFINE_integer("steps", 8, "timed steps")
+_BATCH = flags.DEFINE_integer("batch", 8, "rows per step")
+_SEQ_LEN = flags.DEFINE_integer("seq_len", 256, "tokens per row")
+_VOCAB = flags.DEFINE_integer("vocab", 8192, "vocabulary size")
+_D_MODEL = flags.DEFINE_integer("d_model", 512, "model width")
+_LAYERS = flags.DEFINE_integer("layers", 4, "layers")
+_HEADS = flags.DEFINE_integer("heads", 8, "attention heads")
+_MLP = flags.DEFINE_integer("mlp", 1408, "MLP width")
 
+
+def main(argv):
+  del argv
+  args = types.SimpleNamespace(steps=_STEPS.value, batch=_BATCH.value, seq_len=_SEQ_LEN.value, vocab=_VOCAB.value,
+                               d_model=_D_MODEL.value, layers=_LAYERS.value, heads=_HEADS.value, mlp=_MLP.value)
   from itx.models import ModelConfig
   mc = ModelConfig(vocab_size=args.vocab, d_model=args.d_model, n_layers=args.layers, n_heads=args.heads,
                    n_kv_heads=args.heads, mlp_dim=args.mlp)
@@ -111,4 +114,4 @@ def main():
 
 
 if __name__ == "__main__":
-  main()
+  app.run(main)

@@ -25,5 +25,6 @@ def get_config():
   c.data.seq_len = 2048
   c.train.update(steps=2000, batch_size=64, learning_rate=2e-5, warmup_steps=60, weight_decay=0.0)
   c.checkpoint.every_steps = 500
-  c.eval.update(bench="/path/to/mt_bench_x", reference_model="gpt-4", judge="http", max_new_tokens=0)
+  c.eval.update(bench="/path/to/mt_bench_x", reference_model="gpt-4", judge="http", max_new_tokens=0,
+                judge_base_url="https://api.openai.com/v1", judge_model="gpt-4")  # the paper's judge
   return c

@@ -56,6 +56,10 @@ def get_config() -> ml_collections.ConfigDict:
       add_bos=True,            # for text documents, when the tokenizer has a BOS token
       shuffle=True,
       seed=0,
+      # Held-out sources scored every train.eval_every steps (itx/train/validation.py): name ->
+      # {path, kind[, max_examples]}, paths as in `sources`; no weight. Empty: no validation.
+      eval_sources=ml_collections.ConfigDict(),
+      eval_tags=("language", "group"),  # record fields whose values get their own validation loss
   ))
 
   c.train = ml_collections.ConfigDict(dict(
@@ -75,6 +79,7 @@ def get_config() -> ml_collections.ConfigDict:
       # a regular expression over parameter paths ("layers/attn/q_proj/kernel"): only matching
       # parameters get gradients and optimizer state (".*": all)
       trainable=".*",
+      eval_every=0,            # validation on data.eval_sources every N steps (0: after the last step only)
   ))
 
   c.mesh = ml_collections.ConfigDict(dict(
@@ -117,11 +122,15 @@ def get_config() -> ml_collections.ConfigDict:
       languages=("EN", "DE", "FR", "IT", "ES"),
       max_questions=0,         # per language; 0: all
       reference_model="reference",  # reference_answer/<name>.jsonl (MT-Bench-X ships gpt-4)
-      judge="rule",            # rule: reference-based, offline | http: an OpenAI-compatible LLM judge
+      judge="rule",            # rule: reference-based, offline (scores keyed rule_*) | http: an LLM judge
+      # http: any OpenAI-compatible endpoint; judge_model is the name the endpoint serves and the
+      # name written into every judgment and table, so a local model is never reported as GPT-4.
       judge_base_url="http://127.0.0.1:8000/v1",
-      judge_model="gpt-4",
+      judge_model="local-judge",
       judge_api_key_env="OPENAI_API_KEY",  # the NAME of the variable holding the key
       judge_workers=4,
+      duplicates="all",        # repeated judgments of an answer turn: all (FastChat) | mean | last
+      average="lines",         # a language's mean: lines (FastChat) | categories (MT-Bench-X radar)
       system_message=True,     # prompt with the language's system message, as in training
       max_new_tokens=0,        # 0: MT-Bench's 1024
       batch_size=16,
@@ -135,5 +144,6 @@ def get_config() -> ml_collections.ConfigDict:
       tensorboard=True,
       progress_bar=True,
       peak_flops_per_device=0.0,  # 0: looked up from the device kind (see itx/train/metrics.py)
+      wandb="",                # a Weights & Biases project name: metrics go there too ("": off)
   ))
   return c

@@ -26,5 +26,6 @@ def get_config(composition: str = "EN"):
   # ~1k examples per language: 3 passes over a monolingual file at 64 rows per step is ~50 steps.
   c.train.update(steps=150, batch_size=64, learning_rate=2e-5, warmup_steps=10, weight_decay=0.0)
   c.checkpoint.every_steps = 50
-  c.eval.update(bench="/path/to/mt_bench_x", reference_model="gpt-4", judge="http", max_new_tokens=0)
+  c.eval.update(bench="/path/to/mt_bench_x", reference_model="gpt-4", judge="http", max_new_tokens=0,
+                judge_base_url="https://api.openai.com/v1", judge_model="gpt-4")  # the paper's judge
   return c

@@ -13,8 +13,7 @@ import ml_collections
 from ml_collections import config_dict
 
 from configs import polyglot_pretrain
-from itx.data.languages import COMPOSITIONS
-
+from itx.data.languages import COMPOSITIONS, STUDY_LANGUAGES
 
 
 def get_config(composition: str = "EN"):
@@ -27,7 +26,13 @@ def get_config(composition: str = "EN"):
   c.data.sources = ml_collections.ConfigDict({"train": ml_collections.ConfigDict(
       dict(path=path, kind="instruction", weight=1.0))})
   c.data.loss_on = "assistant"
+  # The world's held-out Lima-X files, one per language whatever the composition: every model is
+  # validated in every language.
+  c.data.eval_sources = ml_collections.ConfigDict({
+      lang: ml_collections.ConfigDict(dict(path=f"builtin:polyglot/limax/val_limax_{lang}.jsonl",
+                                           kind="instruction", max_examples=64)) for lang in STUDY_LANGUAGES})
   c.model.init_from = ""  # set to itx:<pre-training workdir> (experiments/multilingual_parallel.py does)
   c.train.update(steps=300, batch_size=16, learning_rate=2e-3, warmup_steps=20)
   c.checkpoint.every_steps = 150
+  c.train.eval_every = 50
   return c

@@ -6,32 +6,45 @@ tuning, every model evaluated in every language (Weber et al. 2024, in miniature
   python -m experiments.multilingual_parallel --preset=paper --lima_x=DIR --bactrian_x=DIR \
       --base_model=HF_DIR --mt_bench_x=DIR --judge_url=URL --judge_model=gpt-4
 
+On a cluster, one scheduler job per cell of the grid, then one to build the tables:
+
+  python -m experiments.multilingual_parallel --preset=full --out=DIR --only=base   # not for paper
+  python -m experiments.multilingual_parallel --preset=full --out=DIR --only=EN_DE_FR_IT_ES/1  # each cell
+  python -m experiments.multilingual_parallel --preset=full --out=DIR --collect
+
 One base model (pre-trained once on the polyglot corpus, or a Hugging Face checkpoint) is
-instruction-tuned once per condition and seed; each run has its own workdir and resumes; runs
-with results are skipped. The results folder holds tidy.csv (condition, seed, language, metric,
-value), the condition x language matrices, the relative gain of parallel over monolingual tuning
-per language with a confidence interval over seeds, and plots.
+instruction-tuned once per condition and seed; each cell has its own workdir (runs/CELL) and
+results file (cells/CELL.json, written atomically when the cell is done), so cells can run at once
+in separate processes; finished cells are skipped. The tables are built only from the cell files:
+tidy.csv (condition, seed, language, metric, value; validation loss per language included), the
+condition x language matrices, the relative gain of parallel over monolingual tuning per language
+with a confidence interval over seeds, and plots.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
+import glob
 import json
 import logging
 import os
 import time
+import types
 
 import ml_collections
 
 from itx import results
+from itx.data.languages import STUDY_CODES, STUDY_LANGUAGES
 
-LANGS = ("EN", "DE", "FR", "IT", "ES")
+LANGS = STUDY_LANGUAGES
 MONOLINGUAL = LANGS
 PARALLEL = ("EN_DE_FR_IT_ES", "DE_FR_IT_ES")
 SAMPLED = ("EN_DE_FR_IT_ES_sampled", "DE_FR_IT_ES_sampled")
 SIZE_ARM = ("bactrian",)  # the larger translated-style corpus, against the small curated EN_DE_FR_IT_ES
-HEADLINE = ("judge_score", "judge_score_heldout", "exact_match", "chrf", "in_language", "answer_loss")
+# judge_score: an LLM judge's MT-Bench-X score; rule_score: the reference-based rule judge's (demo, full).
+HEADLINE = ("judge_score", "judge_score_heldout", "rule_score", "rule_score_heldout", "exact_match", "chrf",
+            "in_language", "answer_loss", "val_loss")
+BASE = "base"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,6 +56,8 @@ class Preset:
   max_new_tokens: int
   real_data: bool = False      # paper: Lima-X / Bactrian-X / MT-Bench-X / a Hugging Face base
   base_steps: int = 0          # pre-training steps of the polyglot base (0: its config's)
+  model: tuple = ()            # (field, value) architecture overrides of base and cells
+  max_sft_steps: int = 0       # a cap on each cell's steps (0: none)
 
 
 PRESETS = {
@@ -53,6 +68,10 @@ PRESETS = {
                    eval_questions=0, max_new_tokens=64),
     "paper": Preset(conditions=MONOLINGUAL + PARALLEL + SAMPLED + SIZE_ARM, seeds=(0,), sft_epochs=3.0,
                     eval_questions=0, max_new_tokens=1024, real_data=True),
+    # The whole pipeline in seconds (a tiny network, a few steps): for checking the machinery.
+    "smoke": Preset(conditions=("EN", "EN_DE_FR_IT_ES_sampled"), seeds=(0,), sft_epochs=0.1, eval_questions=1,
+                    max_new_tokens=4, base_steps=3, max_sft_steps=3,
+                    model=(("d_model", 32), ("n_layers", 1), ("n_heads", 2), ("n_kv_heads", 1), ("mlp_dim", 64))),
 }
 
 
@@ -61,6 +80,7 @@ def base_config(preset: Preset, args) -> ml_collections.ConfigDict:
   from configs import polyglot_pretrain
   c = polyglot_pretrain.get_config()
   c.train.steps = preset.base_steps or c.train.steps
+  c.model.update(dict(preset.model))
   return c
 
 
@@ -78,8 +98,12 @@ def condition_config(preset: Preset, condition: str, seed: int, base_dir: str, a
   c.model.init_from = f"itx:{base_dir}"
   c.data.seed = seed
   c.model.init_seed = seed
+  c.model.update(dict(preset.model))
   c.train.steps = steps_for_epochs(c, preset.sft_epochs)
+  if preset.max_sft_steps:
+    c.train.steps = min(c.train.steps, preset.max_sft_steps)
   c.train.warmup_steps = max(1, c.train.steps // 10)
+  c.train.eval_every = max(1, c.train.steps // 5)
   c.eval.update(max_questions=preset.eval_questions, max_new_tokens=preset.max_new_tokens, seed=seed)
   c.log.progress_bar = True
   return c
@@ -105,8 +129,12 @@ def _paper_config(condition: str, seed: int, args) -> ml_collections.ConfigDict:
     c = lima_x.get_config()
     c.data.sources.train.path = os.path.join(args.lima_x, f"train_limax_{condition}.jsonl")
   c.model.update(init_from=f"hf:{args.base_model}", tokenizer="")
+  c.data.eval_sources = ml_collections.ConfigDict({  # Lima-X's held-out files, one per language
+      lang: ml_collections.ConfigDict(dict(path=os.path.join(args.lima_x, f"val_limax_{lang}.jsonl"),
+                                           kind="instruction")) for lang in LANGS})
   c.data.seed = seed
   c.train.steps = steps_for_epochs(c, PRESETS["paper"].sft_epochs)
+  c.train.eval_every = max(1, c.train.steps // 10)
   c.eval.update(bench=args.mt_bench_x, judge="http", judge_base_url=args.judge_url, judge_model=args.judge_model,
                 judge_api_key_env=args.judge_api_key_env, reference_model="gpt-4", seed=seed)
   if args.mesh:
@@ -130,56 +158,164 @@ def base_heldout_loss(base_dir: str, *, chars: int = 60_000) -> dict:
   docs = list(pretrain.documents(chars, seed=10_007))
   losses = document_nll(run, [d["text"] for d in docs], seq_len=run.config.data.seq_len, desc="held-out loss")
   out = {}
-  for lang in ("en", "de", "fr", "it", "es"):
+  for lang in STUDY_CODES:
     vals = [l for d, l in zip(docs, losses) if d["language"] == lang and not np.isnan(l)]
     out[lang.upper()] = {"nll_per_token": float(np.mean(vals)), "documents": len(vals)}
   results.write_json(path, out)
   return out
 
 
-def _done(workdir: str) -> bool:
-  return os.path.exists(os.path.join(workdir, "eval", "summary.json"))
+def cell_name(condition: str, seed: int) -> str:
+  return f"{condition}_seed{seed}"
 
 
-def run_experiment(preset_name: str, out_dir: str, args=None) -> dict:
-  """Trains and evaluates every (condition, seed) of the preset; writes and returns the results."""
+def cell_file(out_dir: str, condition: str, seed: int) -> str:
+  """A finished cell's results: its tidy rows. Written once, atomically, when the cell is done."""
+  return os.path.join(out_dir, "cells", cell_name(condition, seed) + ".json")
+
+
+def parse_only(value: str, preset: Preset) -> list[tuple[str, int]] | str:
+  """--only: "base", "CONDITION" (every seed) or "CONDITION/SEED" -> "base" or [(condition, seed)]."""
+  if value == BASE:
+    return BASE
+  condition, _, seed = value.partition("/")
+  if condition not in preset.conditions:
+    raise ValueError(f"--only={value}: unknown condition {condition!r} (this preset has {', '.join(preset.conditions)}"
+                     f"{'' if preset.real_data else ', or base'})")
+  if not seed:
+    return [(condition, s) for s in preset.seeds]
+  if not seed.isdigit() or int(seed) not in preset.seeds:
+    raise ValueError(f"--only={value}: unknown seed {seed!r} (this preset has {preset.seeds})")
+  return [(condition, int(seed))]
+
+
+def _base_done(base_dir: str) -> bool:
+  return os.path.exists(os.path.join(base_dir, "heldout_loss.json"))
+
+
+def run_base(preset: Preset, out_dir: str, args) -> dict:
+  """Pre-trains the polyglot base model (resumable) and scores its held-out loss."""
+  from itx.train.loop import train
+  base_dir = os.path.join(out_dir, BASE)
+  print(f"== base model: pre-training on the polyglot corpus ({base_dir})", flush=True)
+  train(base_config(preset, args), base_dir)
+  heldout = base_heldout_loss(base_dir)
+  print("base model held-out loss per token: " + ", ".join(f"{l} {v['nll_per_token']:.3f}"
+                                                          for l, v in heldout.items()), flush=True)
+  return heldout
+
+
+def validation_rows(condition: str, seed: int, workdir: str) -> list[dict]:
+  """The last validation loss per language (an eval source named by language, or a `language`
+  tag of the held-out records) as tidy rows, metric val_loss."""
+  from itx.train.metrics import read_metrics
+  logged = [m for m in read_metrics(workdir) if "val/loss" in m]
+  if not logged:
+    return []
+  out = []
+  for lang in LANGS:
+    for key in (f"val/{lang}/loss", f"val/language={lang}/loss", f"val/language={lang.lower()}/loss"):
+      if key in logged[-1]:
+        out.append({"condition": condition, "seed": seed, "language": lang, "metric": "val_loss",
+                    "value": logged[-1][key]})
+        break
+  return out
+
+
+def run_cell(preset: Preset, condition: str, seed: int, out_dir: str, args) -> dict:
+  """Instruction-tunes and evaluates one (condition, seed) in runs/CELL, then writes cells/CELL.json.
+  Touches no other cell's files, so cells can run at once in separate processes."""
   from itx.evaluate import evaluate
   from itx.train.loop import train
+  path = cell_file(out_dir, condition, seed)
+  if os.path.exists(path):
+    with open(path, encoding="utf-8") as f:
+      return json.load(f)
+  base_dir = os.path.join(out_dir, BASE)
+  if not preset.real_data and not _base_done(base_dir):
+    raise FileNotFoundError(f"the base model in {base_dir} is not trained yet: run --only=base first")
+  workdir = os.path.join(out_dir, "runs", cell_name(condition, seed))
+  start = time.time()
+  c = condition_config(preset, condition, seed, base_dir, args)
+  print(f"== {condition}, seed {seed}: instruction tuning and evaluation ({workdir})", flush=True)
+  train(c, workdir)
+  from itx.train.metrics import read_metrics
+  results.validation_curves(read_metrics(workdir), os.path.join(workdir, "validation.png"),
+                            title=f"{condition}, seed {seed}: validation loss per language")
+  evaluate(workdir, c.eval)
+  with open(os.path.join(workdir, "eval", "summary.json"), encoding="utf-8") as f:
+    rows = results.tidy_rows(condition, seed, json.load(f))
+  rows += validation_rows(condition, seed, workdir)
+  cell = {"condition": condition, "seed": seed, "workdir": workdir, "seconds": time.time() - start, "rows": rows}
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  results.write_json(path, cell)
+  return cell
 
+
+def decontamination_inputs(preset, conditions, args) -> tuple[dict[str, str], str] | None:
+  """(training file per condition, evaluation benchmark folder), or None when the real data's
+  folders were not given."""
+  from itx.worlds import resolve_path
+  if preset.real_data:
+    if not args or not getattr(args, "lima_x", "") or not getattr(args, "mt_bench_x", ""):
+      return None
+    return ({c: args.bactrian_x if c == "bactrian" else os.path.join(args.lima_x, f"train_limax_{c}.jsonl")
+             for c in conditions}, args.mt_bench_x)
+  return ({c: resolve_path("builtin:polyglot/bactrian" if c == "bactrian" else
+                           f"builtin:polyglot/limax/train_limax_{c}.jsonl") for c in conditions},
+          resolve_path("builtin:polyglot/mt_bench"))
+
+
+def collect(preset_name: str, out_dir: str, args=None) -> dict:
+  """The tables and plots from the finished cells' files (cells not finished yet are left out and
+  named), with the decontamination report of the training files against the benchmark."""
   preset = PRESETS[preset_name]
-  args = args or argparse.Namespace(mesh="")
-  os.makedirs(out_dir, exist_ok=True)
-  base_dir = os.path.join(out_dir, "base")
-  timings = {}
-  if not preset.real_data:
-    start = time.time()
-    print(f"== base model: pre-training on the polyglot corpus ({base_dir})", flush=True)
-    train(base_config(preset, args), base_dir)
-    heldout = base_heldout_loss(base_dir)
-    timings["base"] = time.time() - start
-    print("base model held-out loss per token: " + ", ".join(f"{l} {v['nll_per_token']:.3f}"
-                                                            for l, v in heldout.items()), flush=True)
-  rows = []
-  for condition in preset.conditions:
-    for seed in preset.seeds:
-      workdir = os.path.join(out_dir, "runs", f"{condition}_seed{seed}")
-      if not _done(workdir):
-        c = condition_config(preset, condition, seed, base_dir, args)
-        start = time.time()
-        print(f"== {condition}, seed {seed}: instruction tuning and evaluation ({workdir})", flush=True)
-        train(c, workdir)
-        evaluate(workdir, c.eval)
-        timings[f"{condition}_seed{seed}"] = time.time() - start
-      with open(os.path.join(workdir, "eval", "summary.json"), encoding="utf-8") as f:
-        rows += results.tidy_rows(condition, seed, json.load(f))
-  res = write_results(out_dir, rows, preset.conditions, timings=timings)
-  if not preset.real_data:
+  cells = {}
+  for path in sorted(glob.glob(os.path.join(out_dir, "cells", "*.json"))):
+    with open(path, encoding="utf-8") as f:
+      cell = json.load(f)
+    cells[(cell["condition"], cell["seed"])] = cell
+  missing = [cell_name(c, s) for c in preset.conditions for s in preset.seeds if (c, s) not in cells]
+  if missing:
+    logging.warning("not finished yet, left out of the tables: %s", ", ".join(missing))
+  rows = [r for cell in cells.values() for r in cell["rows"]]
+  conditions = [c for c in preset.conditions if any(k[0] == c for k in cells)]
+  timings = {cell_name(*k): cell["seconds"] for k, cell in cells.items()}
+  inputs = decontamination_inputs(preset, conditions, args)
+  res = write_results(out_dir, rows, conditions, timings=timings,
+                      decontamination=contamination(*inputs) if inputs and conditions else None)
+  res["missing_cells"] = missing
+  base_dir = os.path.join(out_dir, BASE)
+  if not preset.real_data and _base_done(base_dir):
     res["base_heldout_loss"] = base_heldout_loss(base_dir)
-    results.write_json(os.path.join(out_dir, "results.json"), res)
+  results.write_json(os.path.join(out_dir, "results.json"), res)
   return res
 
 
-def write_results(out_dir: str, rows: list[dict], conditions, *, timings: dict | None = None) -> dict:
+def run_experiment(preset_name: str, out_dir: str, args=None) -> dict:
+  """Trains and evaluates every (condition, seed) of the preset in turn; writes and returns the results."""
+  preset = PRESETS[preset_name]
+  args = args or types.SimpleNamespace(mesh="")
+  os.makedirs(out_dir, exist_ok=True)
+  if not preset.real_data:
+    run_base(preset, out_dir, args)
+  for condition in preset.conditions:
+    for seed in preset.seeds:
+      run_cell(preset, condition, seed, out_dir, args)
+  return collect(preset_name, out_dir, args)
+
+
+def contamination(train_files: dict[str, str], bench: str) -> dict:
+  """Word 8-gram overlap of each condition's training file with the evaluation questions
+  (itx.curate.decontaminate): {"files": {condition: counts}, "questions_hit", "text"}."""
+  from itx.curate.decontaminate import decontaminate, summary_line
+  report = decontaminate(train_files, bench)
+  return {"files": report["files"], "questions_hit": report["questions_hit"], "n": report["n"],
+          "text": summary_line(report)}
+
+
+def write_results(out_dir: str, rows: list[dict], conditions, *, timings: dict | None = None,
+                  decontamination: dict | None = None) -> dict:
   """tidy.csv, matrices (JSON and text), gains, plots. Returns what it printed and wrote."""
   results.write_tidy(os.path.join(out_dir, "tidy.csv"), rows)
   metrics = [m for m in HEADLINE if any(r["metric"] == m for r in rows)]
@@ -187,8 +323,11 @@ def write_results(out_dir: str, rows: list[dict], conditions, *, timings: dict |
   text = []
   for metric in metrics:
     conds, langs, mean, std = results.matrix(rows, metric, conditions=conditions, languages=LANGS)
-    out["matrices"][metric] = {"conditions": conds, "languages": langs, "mean": mean.tolist(), "std": std.tolist()}
-    text.append(results.format_matrix(conds, langs, mean, title=f"{metric} (condition x evaluation language)"))
+    source = results.provenance(rows, metric)  # judge, prompt set and aggregation behind a judge score
+    out["matrices"][metric] = {"conditions": conds, "languages": langs, "mean": mean.tolist(), "std": std.tolist(),
+                               "source": source}
+    text.append(results.format_matrix(conds, langs, mean, title=f"{metric} (condition x evaluation language)",
+                                      source=source))
     out["plots"].append(results.heatmap(conds, langs, mean, os.path.join(out_dir, f"matrix_{metric}.png"),
                                         title=metric))
   headline = metrics[0] if metrics else None
@@ -205,6 +344,9 @@ def write_results(out_dir: str, rows: list[dict], conditions, *, timings: dict |
     conds, langs, mean, _ = results.matrix(rows, headline, conditions=conditions, languages=LANGS)
     out["plots"].append(results.condition_radar(conds, langs, mean, os.path.join(out_dir, "radar.png"),
                                                 title=headline))
+  if decontamination:
+    out["decontamination"] = decontamination
+    text.append(decontamination["text"])
   out["text"] = "\n\n".join(text)
   results.write_json(os.path.join(out_dir, "results.json"), out)
   with open(os.path.join(out_dir, "results.txt"), "w", encoding="utf-8") as f:
@@ -212,34 +354,65 @@ def write_results(out_dir: str, rows: list[dict], conditions, *, timings: dict |
   return out
 
 
-def main(argv=None) -> None:
-  p = argparse.ArgumentParser(prog="python -m experiments.multilingual_parallel", description=__doc__,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
-  p.add_argument("--preset", choices=sorted(PRESETS), default="demo")
-  p.add_argument("--out", default=None, help="results folder (default: results/multilingual_parallel/PRESET)")
-  p.add_argument("--lima_x", default="", help="paper: folder with train_limax_<CFG>.jsonl")
-  p.add_argument("--bactrian_x", default="", help="paper: folder with Bactrian-X's <lang>.json files")
-  p.add_argument("--base_model", default="", help="paper: a Hugging Face model directory")
-  p.add_argument("--mt_bench_x", default="", help="paper: MT-Bench-X data folder")
-  p.add_argument("--judge_url", default="https://api.openai.com/v1")
-  p.add_argument("--judge_model", default="gpt-4")
-  p.add_argument("--judge_api_key_env", default="OPENAI_API_KEY")
-  p.add_argument("--mesh", default="", help="paper: data,fsdp,tensor sizes, e.g. 1,8,4")
-  args = p.parse_args(argv)
-  if args.preset == "paper":
-    missing = [f"--{k}" for k in ("lima_x", "bactrian_x", "base_model", "mt_bench_x") if not getattr(args, k)]
-    if missing:
-      p.error(f"the paper preset needs {', '.join(missing)}")
-  logging.basicConfig(level=logging.WARNING)
-  logging.getLogger("itx").setLevel(logging.INFO)
-  out_dir = args.out or os.path.join("results", "multilingual_parallel", args.preset)
-  start = time.time()
-  res = run_experiment(args.preset, out_dir, args)
-  print("\n" + res["text"])
-  print(f"\nresults: {out_dir} (tidy.csv, results.json, results.txt); plots: "
-        + ", ".join(os.path.basename(p) for p in res["plots"]))
-  print(f"total time: {(time.time() - start) / 60:.1f} min")
+def _cli() -> None:
+  """The command line (flags defined here, not at import: tests import this module as a library)."""
+  from absl import app, flags
+
+  from itx.cli import parse_flags
+  preset = flags.DEFINE_enum("preset", "demo", sorted(PRESETS), "The grid: conditions, seeds, sizes.")
+  out = flags.DEFINE_string("out", None, "Results folder (default: results/multilingual_parallel/PRESET).")
+  only = flags.DEFINE_string("only", None, "Run one part of the grid: base, CONDITION or CONDITION/SEED.")
+  collect_flag = flags.DEFINE_bool("collect", False, "Only build the tables from the finished cells.")
+  paths = {
+      "lima_x": flags.DEFINE_string("lima_x", "", "paper: folder with {train,val}_limax_<CFG>.jsonl"),
+      "bactrian_x": flags.DEFINE_string("bactrian_x", "", "paper: folder with Bactrian-X's <lang>.json files"),
+      "base_model": flags.DEFINE_string("base_model", "", "paper: a Hugging Face model directory"),
+      "mt_bench_x": flags.DEFINE_string("mt_bench_x", "", "paper: MT-Bench-X data folder"),
+  }
+  judge_url = flags.DEFINE_string("judge_url", "https://api.openai.com/v1", "paper: the judge's endpoint")
+  judge_model = flags.DEFINE_string("judge_model", None,
+                                    "paper: the model served at --judge_url (default: gpt-4, only for OpenAI's endpoint)")
+  judge_key = flags.DEFINE_string("judge_api_key_env", "OPENAI_API_KEY", "paper: variable holding the judge's key")
+  mesh = flags.DEFINE_string("mesh", "", "paper: data,fsdp,tensor sizes, e.g. 1,8,4")
+
+  def main(argv):
+    if len(argv) > 1:
+      raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    if judge_model.value is None and "api.openai.com" not in judge_url.value:
+      raise app.UsageError("--judge_model: name the model served at --judge_url (a local endpoint is not gpt-4)")
+    if only.value and collect_flag.value:
+      raise app.UsageError("--only and --collect are separate jobs: give one of them")
+    p = PRESETS[preset.value]
+    if p.real_data and not collect_flag.value:
+      missing = [f"--{k}" for k, f in paths.items() if not f.value]
+      if missing:
+        raise app.UsageError(f"the paper preset needs {', '.join(missing)}")
+    try:
+      part = parse_only(only.value, p) if only.value else None
+    except ValueError as e:
+      raise app.UsageError(str(e)) from None
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("itx").setLevel(logging.INFO)
+    args = types.SimpleNamespace(**{k: f.value for k, f in paths.items()}, judge_url=judge_url.value,
+                                 judge_model=judge_model.value or "gpt-4", judge_api_key_env=judge_key.value, mesh=mesh.value)
+    out_dir = out.value or os.path.join("results", "multilingual_parallel", preset.value)
+    os.makedirs(out_dir, exist_ok=True)
+    start = time.time()
+    if part == BASE:
+      run_base(p, out_dir, args)
+    elif part:
+      for condition, seed in part:
+        run_cell(p, condition, seed, out_dir, args)
+      print(f"cell done; build the tables with --collect when every cell is ({out_dir})")
+    else:
+      res = collect(preset.value, out_dir, args) if collect_flag.value else run_experiment(preset.value, out_dir, args)
+      print("\n" + res["text"])
+      print(f"\nresults: {out_dir} (tidy.csv, results.json, results.txt); plots: "
+            + ", ".join(os.path.basename(x) for x in res["plots"]))
+    print(f"total time: {(time.time() - start) / 60:.1f} min")
+
+  app.run(main, flags_parser=parse_flags)
 
 
 if __name__ == "__main__":
-  main()
+  _cli()

@@ -6,18 +6,22 @@ rule judge, or any OpenAI-compatible LLM judge with MT-Bench-X's prompts), autom
 against the reference answers (exact match, chrF, ROUGE-L), response-language fidelity, and the
 answer loss of the reference answers. Everything lands in DIR/eval/: answers and judgments in
 MT-Bench's JSONL formats (resumable), results as JSON and CSV, radar plots.
+
+LLM-judge scores are reported under "mt_bench" (keys mt_bench_<LANG>_<category>_<turn>), the rule
+judge's under "rule" (rule_<LANG>_...): a rule score is never presented as an MT-Bench score. The
+summary's "judging" names the judge, the prompt set and the aggregation behind every score.
 """
 
 from __future__ import annotations
 
 import csv
-import json
 import logging
 import math
 import os
 
 from itx import worlds
-from itx.eval import aggregate, mt_bench, text_metrics
+from itx.data.languages import STUDY_LANGUAGES
+from itx.eval import aggregate, jsonl, mt_bench, text_metrics
 from itx.eval.answers import conversation, generate_answers
 from itx.eval.judge_client import JudgeConfig, OpenAIJudge, judge_all
 from itx.eval.judge_requests import build_judge_requests
@@ -71,7 +75,7 @@ def heldout_questions(root: str, lang: str, reference_model: str) -> set:
   path = os.path.join(mt_bench.bench_dir(root, lang), "reference_answer", f"{reference_model}.jsonl")
   if not os.path.exists(path):
     return set()
-  return {r["question_id"] for r in mt_bench.read_jsonl(path) if r.get("heldout_family")}
+  return {r["question_id"] for r in jsonl.read(path) if r.get("heldout_family")}
 
 
 def _metric_rows(lang, questions, answers, refs, heldout):
@@ -81,7 +85,7 @@ def _metric_rows(lang, questions, answers, refs, heldout):
     for t, answer in enumerate(answers[qid], start=1):
       row = {"language": lang, "family": q["category"], "question_id": qid, "turn": t,
              "heldout_family": qid in heldout,
-             "in_language": float(identify(answer, mt_bench.LANGUAGES) == lang) if answer.strip() else 0.0}
+             "in_language": float(identify(answer, STUDY_LANGUAGES) == lang) if answer.strip() else 0.0}
       if qid in refs and t <= len(refs[qid]):
         row.update(text_metrics.score_answer(answer, refs[qid][t - 1]))
       rows.append(row)
@@ -111,9 +115,33 @@ def _write_csv(path, rows):
     w.writerows(rows)
 
 
+def _check_aggregation(e) -> None:
+  for field, choices in (("duplicates", aggregate.DUPLICATE_POLICIES), ("average", aggregate.AVERAGES)):
+    if e.get(field, choices[0]) not in choices:
+      raise ValueError(f"config.eval.{field}={e[field]!r}: expected one of {choices}")
+
+
+def judging_description(e, bench: dict, model_id: str, usage: dict, api_errors: int) -> dict:
+  """Which judge, prompt set and aggregation produced the judge scores (for every table)."""
+  m = bench["models"].get(model_id, {})
+  if e.judge == "http":
+    judge = f"{e.judge_model} at {e.judge_base_url}"
+    prompts = "MT-Bench-X " + " / ".join(m.get("prompts", [])) + " (judge_prompts.jsonl of each language)"
+  else:
+    judge = "rule-v1 (reference-based rule judge, not an LLM)"
+    prompts = "none (answers checked against reference answers)"
+  return {"kind": e.judge, "judge": judge, "judge_model": e.judge_model if e.judge == "http" else "rule-v1",
+          "prompts": prompts, "aggregation": bench["aggregation"], "duplicates": bench["duplicates"],
+          "average": bench["average"], "score_key": bench["score_key"], "usage": usage,
+          "api_errors": api_errors}
+
+
 def evaluate(workdir: str, eval_cfg, *, step: int | None = None) -> dict:
-  """Runs the evaluation; returns {"languages": {lang: means}, "mt_bench": aggregation, ...}."""
+  """Runs the evaluation; returns the summary: {"languages": {lang: metric means}, "mt_bench" (LLM
+  judge) or "rule" (rule judge): {lang: judge-score means}, "judging": provenance, ...}."""
   e = eval_cfg
+  _check_aggregation(e)
+  duplicates, average = e.get("duplicates", "all"), e.get("average", "lines")
   run = load_run(workdir, step, mesh_overrides=local_mesh())
   root = worlds.resolve_path(e.bench)
   model_id = e.model_id or os.path.basename(os.path.abspath(workdir))
@@ -123,6 +151,7 @@ def evaluate(workdir: str, eval_cfg, *, step: int | None = None) -> dict:
   if not languages:
     raise FileNotFoundError(f"{root}: none of the languages {list(e.languages)} has an mt_bench_<LANG> folder")
   metric_rows, loss_rows, judgments, judged_heldout, categories = [], [], [], [], {}
+  usage, api_errors = {}, 0
   for lang in languages:
     questions = question_subset(mt_bench.load_questions(root, lang), e.max_questions)
     categories.update({q["question_id"]: q["category"] for q in questions})
@@ -132,10 +161,14 @@ def evaluate(workdir: str, eval_cfg, *, step: int | None = None) -> dict:
         max_new_tokens=e.max_new_tokens or mt_bench.MAX_NEW_TOKENS, batch_size=e.batch_size, seed=e.seed,
         with_system=e.system_message)
     requests, judge = _judge_requests(e, root, lang, questions, answers, refs, model_id)
-    judgment_path = os.path.join(out_dir, "model_judgment", f"{getattr(judge, 'name', e.judge_model)}_{lang}.jsonl")
+    judgment_path = os.path.join(out_dir, "model_judgment", f"{judge.name}_{lang}.jsonl")
     stats = judge_all(requests, judge, judgment_path, workers=e.judge_workers)
-    if stats.errors:
-      log.warning("%s: %d judge requests failed (rerun to retry): %s", lang, len(stats.errors), stats.errors[:2])
+    for k, v in stats.usage.items():
+      usage[k] = usage.get(k, 0) + v
+    if stats.api_errors or stats.errors:
+      api_errors += stats.api_errors
+      log.warning("%s: %d judgments failed at the API (written as $ERROR$), %d requests failed (%s); "
+                  "rerun to retry them", lang, stats.api_errors, len(stats.errors), stats.errors[:2])
     judged = aggregate.load([judgment_path], language=lang)
     heldout = heldout_questions(root, lang, e.reference_model)
     judgments += judged
@@ -145,37 +178,53 @@ def evaluate(workdir: str, eval_cfg, *, step: int | None = None) -> dict:
       loss_rows += _loss_rows(run, e, lang, questions, refs)
 
   expected = 2 * len(categories) // len(languages)  # two turns per question evaluated in a language
-  bench = aggregate.aggregate(judgments, categories=categories, expected=expected)
+  bench = aggregate.aggregate(judgments, categories=categories, expected=expected, duplicates=duplicates,
+                              average=average)
   aggregate.write_outputs(bench, out_dir)
+  key = bench["score_key"]  # "mt_bench" (an LLM judge) or "rule"
   rows = metric_rows + loss_rows
   metrics = [m for m in ALL_METRICS if any(m in r for r in rows)]
   _write_csv(os.path.join(out_dir, "metrics.csv"), rows)
+  heldout_bench = aggregate.aggregate(judged_heldout, categories=categories, expected=0, duplicates=duplicates,
+                                      average=average) if judged_heldout else {"models": {}}
   summary = {
       "model": model_id, "step": run.step, "bench": root, "judge": e.judge,
+      "judging": judging_description(e, bench, model_id, usage, api_errors),
       "languages": text_metrics.means_by_language(rows, metrics),
       "families": text_metrics.means_by_family(rows, metrics),
-      "mt_bench": bench["models"].get(model_id, {}).get("languages", {}),
+      key: bench["models"].get(model_id, {}).get("languages", {}),
       # the same, on the task families held out of training only (generalisation to new instructions)
       "languages_heldout": text_metrics.means_by_language([r for r in metric_rows if r["heldout_family"]], metrics),
-      "mt_bench_heldout": aggregate.aggregate(judged_heldout, categories=categories, expected=0)["models"]
-                          .get(model_id, {}).get("languages", {}) if judged_heldout else {},
+      f"{key}_heldout": heldout_bench["models"].get(model_id, {}).get("languages", {}),
       "cross_lingual": bench["models"].get(model_id, {}).get("cross_lingual", {}),
   }
-  with open(os.path.join(out_dir, "summary.json"), "w", encoding="utf-8") as f:
-    json.dump(summary, f, indent=2, ensure_ascii=False)
+  jsonl.write_json(os.path.join(out_dir, "summary.json"), summary)
   return summary
 
 
+def judge_scores(summary: dict) -> tuple[str, dict]:
+  """("mt_bench" or "rule", {language: judge-score means}) of a summary."""
+  key = summary.get("judging", {}).get("score_key") or ("mt_bench" if "mt_bench" in summary else "rule")
+  return key, summary.get(key, {})
+
+
 def format_summary(summary: dict) -> str:
-  cols = ("judge_score", "exact_match", "chrf", "rouge_l", "in_language", "answer_loss")
+  key, scores = judge_scores(summary)
+  label = "judge_score" if key == "mt_bench" else "rule_score"
+  cols = (label, "exact_match", "chrf", "rouge_l", "in_language", "answer_loss")
   lines = [f"{'language':<9}" + "".join(f"{c:>13}" for c in cols)]
   for lang, m in summary["languages"].items():
-    judged = summary["mt_bench"].get(lang, {}).get("mean", float("nan"))
+    judged = scores.get(lang, {}).get("mean", float("nan"))
     vals = [judged] + [m.get(c, float("nan")) for c in cols[1:]]
     lines.append(f"{lang:<9}" + "".join(f"{v:>13.3f}" for v in vals))
   cl = summary.get("cross_lingual", {}).get("mean")
   if cl is not None:
-    lines.append(f"cross-lingual judge score: {cl:.3f}")
+    lines.append(f"cross-lingual {label}: {cl:.3f}")
+  j = summary.get("judging")
+  if j:
+    lines.append(f"{label}: judge {j['judge']}; prompts {j['prompts']}; aggregation {j['aggregation']}")
+    if j.get("usage"):
+      lines.append("judge tokens: " + ", ".join(f"{k} {v}" for k, v in j["usage"].items()))
   return "\n".join(lines)
 
 

@@ -1,4 +1,4 @@
-"""Decoding with a key/value cache: a jit-compiled prefill, then jit-compiled one-token steps.
+"""Decoding with a key/value cache: a jit-compiled prefill, then decode steps compiled in chunks.
 
 Prompts of different lengths share a batch (right-padded; each row decodes from its own position).
 Sampling per row: greedy (temperature 0), or temperature with optional top-k and top-p, from a seed.
@@ -59,16 +59,23 @@ def _round_up(n: int, k: int) -> int:
 
 
 class Generator:
-  """Generates continuations of token-id prompts with one model and its (sharded) parameters."""
+  """Generates continuations of token-id prompts with one model and its (sharded) parameters.
+
+  Decoding runs on the device in compiled chunks of `chunk` steps (a `lax.while_loop` that stops
+  early once every row has ended its turn), so the host is visited once per chunk, not per token.
+  Each chunk attends to the cache only up to the longest position it can reach, rounded up to
+  `length_bucket`: short answers never pay for the whole cache.
+  """
 
   def __init__(self, model: nn.Module, params, tokenizer, *, mesh=None, rules=(), length_bucket: int = 64,
-               batch_multiple: int = 1):
+               batch_multiple: int = 1, chunk: int = 32):
     self.model, self.params, self.tokenizer = model, params, tokenizer
     self.mesh, self.rules = mesh, rules
-    self.length_bucket, self.batch_multiple = length_bucket, batch_multiple
+    self.length_bucket, self.batch_multiple, self.chunk = length_bucket, batch_multiple, chunk
     self.stop_ids = np.array(sorted(end_of_turn_ids(tokenizer)), np.int32)
     self._prefill = jax.jit(self._prefill_fn, static_argnames=("max_len", "top_k", "top_p"))
-    self._step = jax.jit(self._step_fn, static_argnames=("top_k", "top_p"), donate_argnames=("cache",))
+    self._decode = jax.jit(self._decode_fn, static_argnames=("steps", "kv_len", "top_k", "top_p"),
+                           donate_argnames=("cache",))
 
   def _prefill_fn(self, params, tokens, lengths, temperature, key, *, max_len, top_k, top_p):
     b, p = tokens.shape
@@ -79,10 +86,34 @@ class Generator:
                                      logit_indices=lengths - 1)
     return sample(logits[:, 0], key, temperature, top_k, top_p), cache
 
-  def _step_fn(self, params, cache, token, position, temperature, key, *, top_k, top_p):
-    logits, cache = self.model.apply({"params": params}, token[:, None], jnp.ones_like(token)[:, None],
-                                     position[:, None], cache=cache)
-    return sample(logits[:, 0], key, temperature, top_k, top_p), cache
+  def _decode_fn(self, params, cache, token, position, done, key, temperature, *, steps, kv_len, top_k, top_p):
+    """Up to `steps` decode steps on the device. token, position, done: [b] (the last token, its
+    position, whether the row has ended). Returns (cache, token, position, done, key, new [b, steps]
+    with -1 where a row had already ended, steps taken)."""
+    view = {"k": cache["k"][:, :, :kv_len], "v": cache["v"][:, :, :kv_len],
+            "segment_ids": cache["segment_ids"][:, :kv_len]}
+    stop_ids = jnp.asarray(self.stop_ids)
+    new = jnp.full((token.shape[0], steps), -1, jnp.int32)
+
+    def cond(carry):
+      i, *_, done, _ = carry
+      return (i < steps) & ~jnp.all(done)
+
+    def body(carry):
+      i, view, token, position, key, done, new = carry
+      key, sub = jax.random.split(key)
+      logits, view = self.model.apply({"params": params}, token[:, None], jnp.ones_like(token)[:, None],
+                                      position[:, None], cache=view)
+      nxt = sample(logits[:, 0], sub, temperature, top_k, top_p).astype(jnp.int32)
+      new = new.at[:, i].set(jnp.where(done, -1, nxt))
+      done = done | jnp.isin(nxt, stop_ids)
+      return i + 1, view, nxt, position + 1, key, done, new
+
+    i, view, token, position, key, done, new = jax.lax.while_loop(
+        cond, body, (jnp.int32(0), view, token, position, key, done, new))
+    cache = {name: jax.lax.dynamic_update_slice_in_dim(cache[name], view[name], 0, axis=2 if name != "segment_ids" else 1)
+             for name in cache}
+    return cache, token, position, done, key, new, i
 
   def _context(self) -> contextlib.ExitStack:
     stack = contextlib.ExitStack()
@@ -112,33 +143,36 @@ class Generator:
     if temperatures is not None:
       temps[:n] = temperatures
     key = jax.random.key(sampling.seed)
-    out = [[] for _ in range(n)]
-    done = np.zeros(b, bool)
-    done[n:] = True
     with self._context():
       key, sub = jax.random.split(key)
       token, cache = self._prefill(self.params, tokens, lengths, temps, sub, max_len=max_len,
                                    top_k=sampling.top_k, top_p=sampling.top_p)
-      position = lengths.copy()
-      for step in range(sampling.max_new_tokens):
-        host = np.asarray(token)
-        for i in np.nonzero(~done[:n])[0]:
-          out[i].append(int(host[i]))
-          if host[i] in self.stop_ids or self._hit_stop_string(out[i], sampling.stop_strings):
-            done[i] = True
-        if done.all() or step == sampling.max_new_tokens - 1:
-          break
-        key, sub = jax.random.split(key)
-        token, cache = self._step(self.params, cache, token, position, temps, sub,
-                                  top_k=sampling.top_k, top_p=sampling.top_p)
-        position = position + 1
+      first = np.asarray(token)
+      out = [[int(first[i])] for i in range(n)]
+      done = np.isin(first, self.stop_ids)
+      done[n:] = True
+      self._mark_stop_strings(out, done, sampling.stop_strings)
+      position, produced = lengths.copy(), 1
+      while produced < sampling.max_new_tokens and not done.all():
+        steps = min(self.chunk, sampling.max_new_tokens - produced)
+        kv_len = min(max_len, _round_up(int(position[~done].max()) + steps, self.length_bucket))
+        cache, token, position, done_dev, key, new, taken = self._decode(
+            self.params, cache, token, position, done, key, temps, steps=steps, kv_len=kv_len,
+            top_k=sampling.top_k, top_p=sampling.top_p)
+        new, taken, position = np.asarray(new), int(taken), np.asarray(position)
+        for i in range(n):
+          out[i].extend(int(t) for t in new[i, :taken] if t >= 0)
+        done = np.array(done_dev)
+        produced += taken
+        self._mark_stop_strings(out, done, sampling.stop_strings)
     return [self._cut_stop_string(o, sampling.stop_strings) for o in out]
 
-  def _hit_stop_string(self, ids, stops) -> bool:
-    if not stops:
-      return False
-    tail = self.tokenizer.decode(ids[-16:])
-    return any(s in tail for s in stops)
+  def _mark_stop_strings(self, out, done, stops) -> None:
+    """Ends the rows whose text contains a stop string (checked on the host, between chunks)."""
+    if stops:
+      for i, ids in enumerate(out):
+        if not done[i] and any(s in self.tokenizer.decode(ids) for s in stops):
+          done[i] = True
 
   def _cut_stop_string(self, ids, stops):
     if not stops:

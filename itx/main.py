@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 
 from absl import app, flags
 from ml_collections import config_flags
@@ -24,8 +25,12 @@ def main(argv) -> None:
   # itx speaks at INFO; libraries (orbax logs every file it writes) only at WARNING.
   logging.getLogger().setLevel(logging.WARNING)
   logging.getLogger("itx").setLevel(logging.INFO)
-  from itx.train.loop import train  # after flag parsing: keeps `--help` fast
-  last = train(_CONFIG.value, _WORKDIR.value)
+  from itx.train.loop import Diverged, train  # after flag parsing: keeps `--help` fast
+  try:
+    last = train(_CONFIG.value, _WORKDIR.value)
+  except Diverged as e:  # a message, not a traceback; non-zero so that a scheduler sees the failure
+    logging.getLogger("itx").error("%s", e)
+    sys.exit(1)
   print(json.dumps({"workdir": _WORKDIR.value, **last}))
 
 

@@ -1,35 +1,57 @@
 """Results of a study as tables and plots: the tidy table (condition, seed, evaluation language,
-metric, value), the condition x language matrix, and the relative gain of one condition over
-another per language with a confidence interval over seeds. Used by experiments and notebooks."""
+metric, value, and for judge scores the judge, prompt set and aggregation that produced them), the
+condition x language matrix, and the relative gain of one condition over another per language with
+a confidence interval over seeds. Used by experiments and notebooks.
+
+Judge scores: "judge_score" is an LLM judge's MT-Bench-X score, "rule_score" the reference-based
+rule judge's (never mixed up: they come from different summary keys); "_heldout" variants are the
+same on the task families held out of training."""
 
 from __future__ import annotations
 
 import csv
-import json
 import math
 import os
 from collections import defaultdict
 
 import numpy as np
 
-TIDY_FIELDS = ("condition", "seed", "language", "metric", "value")
+TIDY_FIELDS = ("condition", "seed", "language", "metric", "value", "judge", "prompts", "aggregation")
+PROVENANCE = ("judge", "prompts", "aggregation")
+# summary key of `itx.evaluate` -> tidy metric
+JUDGE_METRICS = {"mt_bench": "judge_score", "rule": "rule_score"}
 
 
 def tidy_rows(condition: str, seed: int, summary: dict) -> list[dict]:
-  """Rows of one evaluated run from `itx.evaluate`'s summary (per-language means and the judge)."""
+  """Rows of one evaluated run from `itx.evaluate`'s summary (per-language means and the judge's
+  scores, the latter with the judge, prompt set and aggregation that produced them)."""
+  judging = summary.get("judging", {})
+  prov = {k: judging.get(k, "") for k in PROVENANCE}
   rows = []
   for lang, metrics in summary["languages"].items():
     for metric, value in metrics.items():
       if metric != "n":
         rows.append({"condition": condition, "seed": seed, "language": lang, "metric": metric, "value": value})
-    judged = summary.get("mt_bench", {}).get(lang, {}).get("mean")
-    if judged is not None:
-      rows.append({"condition": condition, "seed": seed, "language": lang, "metric": "judge_score", "value": judged})
-    held = summary.get("mt_bench_heldout", {}).get(lang, {}).get("mean")
-    if held is not None:  # on the task families no training file contains
-      rows.append({"condition": condition, "seed": seed, "language": lang, "metric": "judge_score_heldout",
-                   "value": held})
+    for key, metric in JUDGE_METRICS.items():
+      judged = summary.get(key, {}).get(lang, {}).get("mean")
+      if judged is not None:
+        rows.append({"condition": condition, "seed": seed, "language": lang, "metric": metric, "value": judged,
+                     **prov})
+      held = summary.get(f"{key}_heldout", {}).get(lang, {}).get("mean")
+      if held is not None:  # on the task families no training file contains
+        rows.append({"condition": condition, "seed": seed, "language": lang, "metric": f"{metric}_heldout",
+                     "value": held, **prov})
   return rows
+
+
+def provenance(rows: list[dict], metric: str) -> dict:
+  """{"judge", "prompts", "aggregation"} behind `metric` (each "; "-joined if runs differ; empty
+  for metrics no judge made)."""
+  out = {}
+  for k in PROVENANCE:
+    vals = list(dict.fromkeys(r.get(k) or "" for r in rows if r["metric"] == metric))
+    out[k] = "; ".join(v for v in vals if v)
+  return out
 
 
 def write_tidy(path: str, rows: list[dict]) -> None:
@@ -100,9 +122,12 @@ def relative_gain(rows: list[dict], metric: str, treatment: str, baseline: str, 
   return out
 
 
-def format_matrix(conds, langs, mean, *, title: str = "") -> str:
+def format_matrix(conds, langs, mean, *, title: str = "", source: dict | None = None) -> str:
+  """The matrix as text; `source` ({"judge", "prompts", "aggregation"}) is printed under the title."""
   width = max([len(c) for c in conds] + [9])
   lines = [title] if title else []
+  if source and any(source.values()):
+    lines.append("  " + "; ".join(f"{k}: {v}" for k, v in source.items() if v))
   lines.append(f"{'condition':<{width}}" + "".join(f"{l:>8}" for l in langs) + f"{'mean':>8}")
   for c, row in zip(conds, mean):
     lines.append(f"{c:<{width}}" + "".join(f"{v:>8.3f}" for v in row) + f"{np.nanmean(row):>8.3f}")
@@ -151,28 +176,35 @@ def gain_bars(gains: dict[str, dict], path: str, *, title: str) -> str:
 
 
 def condition_radar(conds, langs, mean, path: str, *, title: str) -> str:
-  """One polygon per condition over the evaluation languages."""
+  """One polygon per condition over the evaluation languages (itx.eval.plots.radar)."""
+  from itx.eval.plots import radar
+  return radar({c: list(row) for c, row in zip(conds, mean)}, list(langs), path, title=title, r_range=None)
+
+
+def write_json(path: str, obj) -> None:
+  """Indented JSON, written atomically."""
+  from itx.eval.jsonl import write_json as write
+  write(path, obj)
+
+
+def validation_curves(metrics: list[dict], path: str, *, title: str) -> str | None:
+  """Training loss and every per-source validation loss (`val/<source>/loss`) of a run's
+  metrics.jsonl rows against the step; None when the run logged no validation."""
+  keys = sorted({k for m in metrics for k in m if k.startswith("val/") and k.count("/") == 2 and "=" not in k})
+  if not keys:
+    return None
   import matplotlib
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
-  angles = np.linspace(0, 2 * np.pi, len(langs), endpoint=False).tolist()
-  fig = plt.figure(figsize=(5, 5))
-  ax = fig.add_subplot(polar=True)
-  for c, row in zip(conds, mean):
-    vals = np.nan_to_num(row).tolist()
-    ax.plot(angles + angles[:1], vals + vals[:1], label=c)
-    ax.fill(angles + angles[:1], vals + vals[:1], alpha=0.08)
-  ax.set_xticks(angles, langs)
-  ax.set_title(title)
-  ax.legend(loc="upper right", bbox_to_anchor=(1.35, 1.1), fontsize=7)
+  fig, ax = plt.subplots(figsize=(6, 4))
+  train = [(m["step"], m["loss"]) for m in metrics if "loss" in m]
+  if train:
+    ax.plot(*zip(*train), color="0.6", lw=1, label="train")
+  for k in keys:
+    ax.plot(*zip(*[(m["step"], m[k]) for m in metrics if k in m]), marker="o", ms=3, label=k.split("/")[1])
+  ax.set(xlabel="step", ylabel="loss per target token", title=title)
+  ax.legend(fontsize=8)
   fig.tight_layout()
   fig.savefig(path, dpi=120)
   plt.close(fig)
   return path
-
-
-def write_json(path: str, obj) -> None:
-  tmp = path + ".tmp"
-  with open(tmp, "w", encoding="utf-8") as f:
-    json.dump(obj, f, indent=2, ensure_ascii=False, allow_nan=True)
-  os.replace(tmp, path)

@@ -20,10 +20,13 @@ def maybe_initialize_distributed(mesh_cfg) -> None:
   """Starts JAX's multi-host runtime when the config asks for it (TPU pods, GPU clusters).
 
   With empty fields, `jax.distributed.initialize()` discovers the cluster itself (TPU metadata,
-  SLURM, Open MPI); the fields are for clusters it cannot discover.
+  SLURM, Open MPI); the fields are for clusters it cannot discover. On CPU, collectives across
+  processes need gloo (set here unless JAX_CPU_COLLECTIVES_IMPLEMENTATION chose another).
   """
   if not mesh_cfg.distributed:
     return
+  if jax.config.jax_cpu_collectives_implementation in (None, "", "none"):
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
   kwargs = {}
   if mesh_cfg.coordinator_address:
     kwargs = dict(coordinator_address=mesh_cfg.coordinator_address,

@@ -1,6 +1,6 @@
 """tensorflow-datasets builders: what goes in through a local folder comes back through
 `tfds.data_source` unchanged, bad records fail the preparation by file, line and field, and
-`tfds:` specs read through itx's `read_records`. All without TensorFlow."""
+`tfds:` specs read through itx's `read_source`. All without TensorFlow."""
 
 import json
 import os
@@ -11,6 +11,7 @@ import pytest
 from itx.datasets import builders
 from itx.datasets.tfds_spec import parse_spec
 from itx.data.records import RecordError, read_records
+from itx.datasets.sources import read_source
 
 REAL_MT_BENCH = os.environ.get("ITX_MT_BENCH_X") or os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared", "mt_bench_x")
@@ -185,39 +186,39 @@ def test_polyglot_world_configs_reuse_the_real_layouts(tmp_path):
   assert [q["question_id"] for q in qs] == ["81_FR", "111_FR"] and qs[1]["reference_answer"] == ["Four.", "Six."]
 
 
-def test_tfds_spec_reads_through_read_records(tmp_path, monkeypatch):
+def test_tfds_spec_reads_through_read_source(tmp_path, monkeypatch):
   monkeypatch.setenv("ITX_TFDS_DATA_DIR", str(tmp_path / "tfds"))
   src, world = str(tmp_path / "lima"), str(tmp_path / "world")
   _limax(src, "EN", ALPACA, ALPACA_VAL)
   _world(world)
-  got = read_records(f"tfds:lima_x/EN:train@{src}")
+  got = read_source(f"tfds:lima_x/EN:train@{src}")
   assert _got(got) == _got(builders.records("lima_x", "EN", "train", src))
-  assert [r.meta["id"] for r in read_records(f"tfds:lima_x/EN:validation@{src}")] == ["lima-v1"]
-  assert [r.text for r in read_records(f"tfds:polyglot/pretrain:train@{world}", "text")] == [
+  assert [r.meta["id"] for r in read_source(f"tfds:lima_x/EN:validation@{src}")] == ["lima-v1"]
+  assert [r.text for r in read_source(f"tfds:polyglot/pretrain:train@{world}", "text")] == [
       "Der Hund schläft.", "Le chat dort."]
   with pytest.raises(ValueError, match="holds text records"):
-    read_records(f"tfds:polyglot/pretrain:train@{world}", "instruction")
+    read_source(f"tfds:polyglot/pretrain:train@{world}", "instruction")
 
 
 def test_tfds_cache_key_follows_the_source_files(tmp_path, monkeypatch):
-  from itx.data.tokenized import _fingerprint
+  from itx.datasets.sources import fingerprint as _fingerprint
   monkeypatch.setenv("ITX_TFDS_DATA_DIR", str(tmp_path / "tfds"))
   src = str(tmp_path / "lima")
   _limax(src, "EN", ALPACA, ALPACA_VAL)
   spec = f"tfds:lima_x/EN:train@{src}"
   before = _fingerprint(spec)
   assert _fingerprint(spec) == before
-  assert len(read_records(spec)) == 2
+  assert len(read_source(spec)) == 2
   _limax(src, "EN", ALPACA + ALPACA_VAL + [{"instruction": "One more?", "output": "Yes!"}], ALPACA_VAL)
   assert _fingerprint(spec) != before
   # the prepared data is rebuilt from the changed files, never read stale
-  assert [r.messages[0]["content"] for r in read_records(spec)][-1] == "One more?"
+  assert [r.messages[0]["content"] for r in read_source(spec)][-1] == "One more?"
 
 
 def test_tfds_source_tokenizes_like_its_jsonl_file(tmp_path, monkeypatch, toy_tokenizer):
   import ml_collections
   from configs import base
-  from itx.data.tokenized import tokenize_source
+  from itx.datasets.sources import tokenized_source
   monkeypatch.setenv("ITX_TFDS_DATA_DIR", str(tmp_path / "tfds"))
   src = str(tmp_path / "lima")
   _limax(src, "EN", ALPACA, ALPACA_VAL)
@@ -226,7 +227,7 @@ def test_tfds_source_tokenizes_like_its_jsonl_file(tmp_path, monkeypatch, toy_to
 
   def tokenized(path):
     cfg = ml_collections.ConfigDict(dict(path=path, kind="instruction", weight=1.0))
-    return tokenize_source("lima", cfg, data_cfg, toy_tokenizer, progress=False)
+    return tokenized_source("lima", cfg, data_cfg, toy_tokenizer, progress=False)
 
   via_tfds, direct = tokenized(f"tfds:lima_x/EN:train@{src}"), tokenized(os.path.join(src, "train_limax_EN.jsonl"))
   assert len(via_tfds) == len(direct) == 2

@@ -1,18 +1,22 @@
 """`itx.evaluate`: answers, judgments, metrics and plots for every language land in DIR/eval;
-a rerun redoes nothing; the LLM-judge path talks to an OpenAI-compatible server (itx's own)."""
+a rerun redoes nothing; rule-judge scores are keyed rule_*, never mt_bench_*; the summary names
+the judge, prompt set and aggregation; the LLM-judge path talks to an OpenAI-compatible server
+(itx's own); no config calls a local endpoint gpt-4."""
 
 import json
 import os
-import threading
 
 import pytest
 
 from configs import base
 from helpers import train_tiny_run
+from itx import results
 from itx.eval import mt_bench
 from itx.evaluate import evaluate, format_summary
 from itx.inference import load_run, local_mesh
-from itx.serve.server import make_server
+from itx.serve.app import create_app
+from itx.serve.inprocess import serve_in_thread
+from itx.serve.registry import serve_loaded_run
 
 REAL_BENCH = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "mt_bench_x")
 QUESTIONS = {
@@ -60,42 +64,68 @@ def test_rule_judged_evaluation_writes_everything_and_resumes(trained, tmp_path)
     assert all(len(mt_bench.answer_turns(a)) == 2 for a in answers.values())
     judged = [json.loads(l) for l in open(os.path.join(out, "model_judgment", f"rule-v1_{lang}.jsonl"))]
     assert len(judged) == 4 and all(1 <= j["score"] <= 10 for j in judged)
-    assert summary["mt_bench"][lang]["n"] == 4
+    assert summary["rule"][lang]["n"] == 4
     m = summary["languages"][lang]
     assert 0 <= m["chrf"] <= 100 and 0 <= m["exact_match"] <= 1 and m["answer_loss"] > 0
-  for f in ("metrics.csv", "summary.json", "mt_bench_results.json", "mt_bench_cells.csv"):
+  for f in ("metrics.csv", "summary.json", "rule_results.json", "rule_cells.csv"):
     assert os.path.exists(os.path.join(out, f)), f
+  # The rule judge's scores are never presented as MT-Bench scores.
+  assert "mt_bench" not in summary and not any(f.startswith("mt_bench") for f in os.listdir(out))
+  cells = json.load(open(os.path.join(out, "rule_results.json")))["models"][name]["cells"]
+  assert cells and all(k.startswith("rule_") for k in cells)
+  j = summary["judging"]
+  assert j["judge"].startswith("rule-v1") and "show_result" in j["aggregation"] and j["score_key"] == "rule"
   assert any(f.endswith(".png") for f in os.listdir(out))
-  assert "cross-lingual" in format_summary(summary)
+  text = format_summary(summary)
+  assert "cross-lingual rule_score" in text and "judge rule-v1" in text and "judge_score" not in text
+  rows = results.tidy_rows("EN", 0, summary)
+  assert {r["metric"] for r in rows} >= {"rule_score", "chrf"} and "judge_score" not in {r["metric"] for r in rows}
+  assert all(r["judge"].startswith("rule-v1") for r in rows if r["metric"] == "rule_score")
   # A rerun generates and judges nothing new, and gives the same scores.
   before = {f: os.path.getsize(os.path.join(out, "model_judgment", f)) for f in os.listdir(os.path.join(out, "model_judgment"))}
   again = evaluate(trained, e)
   assert {f: os.path.getsize(os.path.join(out, "model_judgment", f)) for f in before} == before
-  assert again["mt_bench"] == summary["mt_bench"]
+  assert again["rule"] == summary["rule"]
 
 
 def test_llm_judge_path_on_real_mt_bench_x_through_an_itx_server(trained, tmp_path):
   if not os.path.isdir(REAL_BENCH):
     pytest.skip("MT-Bench-X data (../shared/mt_bench_x) is not present")
   run = load_run(trained, mesh_overrides=local_mesh())
-  server = make_server(run.generator(), "judge", port=0, max_new_tokens_limit=16)
-  threading.Thread(target=server.serve_forever, daemon=True).start()
-  try:
+  # Real judge prompts spelled by the toy tokenizer are long: room for them, and a short answer.
+  judge = serve_loaded_run("judge", run, slots=8, max_len=8192)
+  with serve_in_thread(create_app([judge], max_tokens=16)) as url:
     e = eval_config(REAL_BENCH, languages=("DE",), max_questions=2, judge="http", judge_model="judge",
-                    judge_base_url=f"http://127.0.0.1:{server.server_address[1]}/v1", judge_api_key_env="",
+                    judge_base_url=f"{url}/v1", judge_api_key_env="",
                     reference_model="gpt-4", model_id="tiny")
     workdir = str(tmp_path / "copy")
     os.symlink(trained, workdir)
     summary = evaluate(workdir, e)
-  finally:
-    server.shutdown()
-    server.server_close()
   lines = [json.loads(l) for l in open(os.path.join(workdir, "eval", "model_judgment", "judge_DE.jsonl"))]
   assert len(lines) == 4 and {l["turn"] for l in lines} == {1, 2}
   assert all(l["judge"] == ["judge", "single-v1" if l["turn"] == 1 else "single-v1-multi-turn"] for l in lines)
-  assert lines[0]["user_prompt"].startswith("[Anweisung]")  # the German judge prompt
+  # Concurrent judging writes lines in any order: state the property for every turn-1 line.
+  for l in (l for l in lines if l["turn"] == 1):
+    assert l["user_prompt"].startswith("[Anweisung]")  # the German single-v1 prompt
+  for l in (l for l in lines if l["turn"] == 2):
+    assert l["user_prompt"].startswith("<Der Beginn des Gesprächs")  # German single-v1-multi-turn
+  assert all(l["usage"]["total_tokens"] > 0 for l in lines)  # itx's server reports usage
   # A tiny model gives no [[rating]]: every judgment is a counted failure, excluded from means.
   assert summary["mt_bench"]["DE"]["failed"] + summary["mt_bench"]["DE"]["n"] == 4
+  j = summary["judging"]
+  assert j["judge"] == f"judge at {e.judge_base_url}" and "single-v1" in j["prompts"]
+  assert j["usage"]["total_tokens"] == sum(l["usage"]["total_tokens"] for l in lines)
+
+
+def test_no_config_calls_a_local_endpoint_gpt_4():
+  import importlib
+  for name in ("base", "smoke", "polyglot_sft", "polyglot_pretrain", "lima_x", "bactrian_x"):
+    mod = importlib.import_module(f"configs.{name}")
+    e = mod.get_config().eval
+    local = any(h in e.judge_base_url for h in ("127.0.0.1", "localhost", "0.0.0.0"))
+    assert not (local and "gpt" in e.judge_model.lower()), (name, e.judge_base_url, e.judge_model)
+    if "gpt-4" in e.judge_model:
+      assert e.judge_base_url.startswith("https://api.openai.com/"), name
 
 
 def test_question_subset_covers_every_category():

@@ -3,6 +3,8 @@ analysis notebook executed on a results folder the test produces."""
 
 import math
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -73,3 +75,71 @@ def test_notebook_runs_on_a_results_folder(results_folder, monkeypatch):
   assert "60 rows" in text  # 3 conditions x 2 seeds x 5 languages x 2 metrics
   assert "EN_DE_FR_IT_ES: better than EN-only in" in text
   assert "answers in the question's language 90%" in text
+
+
+def test_judge_tables_name_judge_prompts_and_aggregation(tmp_path, capsys):
+  source = {"judge": "gpt-4 at https://api.openai.com/v1", "prompts": "MT-Bench-X single-v1 / single-v1-multi-turn",
+            "aggregation": "mean over lines; every judgment line (FastChat show_result); score -1 excluded"}
+  rows = [{**r, **source} for r in rows_for({("EN", 0, "DE"): 4.0, ("EN_DE_FR_IT_ES", 0, "DE"): 5.0})]
+  rows += [{**r, "metric": "chrf"} for r in rows_for({("EN", 0, "DE"): 30.0})]
+  res = mp.write_results(str(tmp_path), rows, ("EN", "EN_DE_FR_IT_ES"))
+  assert res["matrices"]["judge_score"]["source"] == source
+  assert res["matrices"]["chrf"]["source"] == {"judge": "", "prompts": "", "aggregation": ""}
+  text = open(tmp_path / "results.txt").read()
+  assert all(v in text for v in source.values())
+  back = results.read_tidy(str(tmp_path / "tidy.csv"))
+  assert {r["judge"] for r in back if r["metric"] == "judge_score"} == {source["judge"]}
+  # a local endpoint must be named, never defaulted to gpt-4
+  done = subprocess.run([sys.executable, "-m", "experiments.multilingual_parallel", "--preset=paper",
+                         "--judge_url=http://127.0.0.1:8000/v1"], cwd=ROOT, capture_output=True, text=True)
+  assert done.returncode != 0 and "judge_model" in done.stderr
+
+
+def run_study(out, *args):
+  """The study's command in its own process; its output goes to files (a full pipe would stall it)."""
+  log = os.path.join(os.path.dirname(out), "log-" + "-".join(a.strip("-").replace("/", "_") for a in args))
+  proc = subprocess.Popen([sys.executable, "-m", "experiments.multilingual_parallel", "--preset=smoke",
+                           f"--out={out}", *args], cwd=ROOT, stdout=open(log + ".out", "w"),
+                          stderr=open(log + ".err", "w"), text=True)
+  proc.log = log
+  return proc
+
+
+def finish(procs, timeout=600):
+  """[(exit status, stdout, stderr)] of each process, killed if it outlives `timeout` seconds."""
+  try:
+    for p in procs:
+      p.wait(timeout=timeout)
+  finally:
+    for p in procs:  # a hang fails the test instead of hanging the suite
+      if p.poll() is None:
+        p.kill()
+        p.wait()
+  return [(p.returncode, open(p.log + ".out").read(), open(p.log + ".err").read()) for p in procs]
+
+
+def test_cells_run_at_once_in_separate_processes_and_collect_builds_the_tables(tmp_path):
+  from itx.train.checkpoint import restore_config
+  from itx.train.metrics import read_metrics
+  out = str(tmp_path / "study")
+  (rc, _, err), = finish([run_study(out, "--only=EN/0")])
+  assert rc != 0 and "--only=base first" in err  # a cell never trains the shared base itself
+  (rc, _, err), = finish([run_study(out, "--only=base")])
+  assert rc == 0, err[-3000:]
+  cells = {"EN": run_study(out, "--only=EN/0"), "EN_DE_FR_IT_ES_sampled": run_study(out, "--only=EN_DE_FR_IT_ES_sampled")}
+  for (rc, _, err) in finish(list(cells.values())):
+    assert rc == 0, err[-3000:]
+  assert not os.path.exists(os.path.join(out, "tidy.csv"))  # tables only from --collect
+  for condition in cells:
+    workdir = os.path.join(out, "runs", f"{condition}_seed0")
+    assert restore_config(workdir)["data"]["sources"]["train"]["path"].endswith(f"train_limax_{condition}.jsonl")
+    steps = [m["step"] for m in read_metrics(workdir)]
+    assert steps == list(range(1, steps[-1] + 1))  # one writer per metrics file
+    assert os.path.exists(os.path.join(workdir, "validation.png"))
+  (rc, stdout, err), = finish([run_study(out, "--collect")])
+  assert rc == 0, err[-3000:]
+  rows = results.read_tidy(os.path.join(out, "tidy.csv"))
+  assert {r["condition"] for r in rows} == set(cells)
+  val = {(r["condition"], r["language"]) for r in rows if r["metric"] == "val_loss"}
+  assert val == {(c, l) for c in cells for l in mp.LANGS}
+  assert "val_loss (condition x evaluation language)" in stdout

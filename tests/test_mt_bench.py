@@ -1,13 +1,17 @@
 """MT-Bench-X protocol: benchmark files load as documented; judge requests are filled exactly as
 FastChat/MT-Bench-X fill them (rebuilt prompts equal the user_prompt of real GPT-4 judgments);
-scores parse with the fallback and -1; aggregation gives known means and counts, on constructed
-judgments and on the real EN/DE judgments (checked against a direct computation from the file)."""
+scores parse with the fallback and -1; aggregation gives hand-computed means and counts on
+constructed judgments, and by default reproduces FastChat's show_result (computed independently
+here) and MT-Bench-X's category cells on the real EN/DE GPT-4 judgments."""
 
+import csv
 import json
 import math
 import os
 import re
 import string
+import subprocess
+import sys
 from collections import defaultdict
 
 import pytest
@@ -16,8 +20,10 @@ from itx.eval import aggregate, mt_bench
 from itx.eval.judge_requests import build_judge_request, build_judge_requests, parse_score, \
     prompt_name
 
-BENCH = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "mt_bench_x")
-LANGS = ("EN", "DE", "FR", "IT", "ES")
+from itx.data.languages import STUDY_LANGUAGES as LANGS
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "..", "shared", "mt_bench_x")
 
 
 @pytest.fixture(scope="module")
@@ -206,9 +212,10 @@ def test_aggregation_of_constructed_judgments(tmp_path):
   de = [J("81_DE", 1, 8), J("82_DE", 1, 6), J("83_DE", 1, -1), J("81_DE", 2, 4),
         J("111_DE", 1, 10), J("111_DE", 2, 2)]
   fr = [J("81_FR", 1, 9), J("81_FR", 2, 5)]
-  res = aggregate.aggregate(aggregate.load([write(tmp_path / "de.jsonl", de),
-                                            write(tmp_path / "fr.jsonl", fr)]))
+  loaded = aggregate.load([write(tmp_path / "de.jsonl", de), write(tmp_path / "fr.jsonl", fr)])
+  res = aggregate.aggregate(loaded)
   m = res["models"]["m"]
+  assert res["score_key"] == "mt_bench" and m["prompts"] == ["single-v1"]
   assert m["cells"]["mt_bench_DE_writing_1"] == {"language": "DE", "category": "writing",
                                                  "turn": 1, "mean": 7.0, "n": 2, "failed": 1}
   assert m["cells"]["mt_bench_DE_math_2"]["mean"] == 2.0
@@ -216,20 +223,31 @@ def test_aggregation_of_constructed_judgments(tmp_path):
   de_s = m["languages"]["DE"]
   assert (de_s["mean"], de_s["turn_1"], de_s["turn_2"]) == (6.0, 8.0, 3.0)  # (8+6+4+10+2)/5
   assert (de_s["n"], de_s["failed"], de_s["missing"], de_s["expected"]) == (5, 1, 154, 160)
+  # Category view: cells writing_1 7, writing_2 4, math_1 10, math_2 2 weigh the same.
+  assert de_s["category_mean"] == (7 + 4 + 10 + 2) / 4 and de_s["line_mean"] == 6.0
   assert m["languages"]["FR"]["mean"] == 7.0
-  assert m["cross_lingual"] == {"mean": 6.5, "languages": ["DE", "FR"]}
-  assert m["judges"] == ["gpt-4"]
+  assert m["cross_lingual"]["mean"] == 6.5 and m["cross_lingual"]["languages"] == ["DE", "FR"]
+  # MT-Bench-X's "Avg." radar: each (category, turn) cell averaged over the languages having it.
+  assert m["cross_lingual"]["cells"] == {"writing_1": 8.0, "writing_2": 4.5, "math_1": 10.0,
+                                         "math_2": 2.0}
+  by_cat = aggregate.aggregate(loaded, average="categories")["models"]["m"]["languages"]["DE"]
+  assert (by_cat["mean"], by_cat["turn_1"], by_cat["turn_2"]) == (5.75, 8.5, 3.0)
+  assert by_cat["failed"] == 1
 
 
-def test_duplicate_policies(tmp_path):
+def test_duplicate_policies_and_failed_judgments_under_each(tmp_path):
   recs = [J("81_DE", 1, -1, tstamp=1), J("81_DE", 1, 6, tstamp=2), J("81_DE", 1, 9, tstamp=3),
-          J("82_DE", 1, -1, tstamp=1)]
+          J("82_DE", 1, 4, tstamp=1), J("83_DE", 1, -1, tstamp=1)]
   loaded = aggregate.load([write(tmp_path / "d.jsonl", recs)])
   cell = lambda d: aggregate.aggregate(loaded, duplicates=d)["models"]["m"]["cells"][  # noqa: E731
       "mt_bench_DE_writing_1"]
-  assert (cell("mean")["mean"], cell("mean")["n"], cell("mean")["failed"]) == (7.5, 1, 1)
-  assert (cell("last")["mean"], cell("last")["n"], cell("last")["failed"]) == (9.0, 1, 1)
-  assert (cell("all")["mean"], cell("all")["n"], cell("all")["failed"]) == (7.5, 2, 2)
+  # all (default): lines 6, 9, 4 count; the two -1 lines are counted as failed.
+  assert aggregate.aggregate(loaded)["duplicates"] == "all"
+  assert (cell("all")["mean"], cell("all")["n"], cell("all")["failed"]) == (19 / 3, 3, 2)
+  # mean: 81 -> 7.5, 82 -> 4; 83 has no valid judgment.
+  assert (cell("mean")["mean"], cell("mean")["n"], cell("mean")["failed"]) == (5.75, 2, 1)
+  # last: 81 -> 9 (latest valid), 82 -> 4.
+  assert (cell("last")["mean"], cell("last")["n"], cell("last")["failed"]) == (6.5, 2, 1)
 
 
 def test_models_are_aggregated_separately_and_plain_ids_take_the_path_language(tmp_path):
@@ -239,61 +257,77 @@ def test_models_are_aggregated_separately_and_plain_ids_take_the_path_language(t
   res = aggregate.aggregate(aggregate.load([write(d / "gpt-4_single.jsonl", recs)]))
   assert res["models"]["a"]["cells"]["mt_bench_IT_writing_1"]["mean"] == 4.0
   assert res["models"]["b"]["languages"]["IT"]["mean"] == 8.0
+  with pytest.raises(ValueError, match="no language"):
+    aggregate.load([write(tmp_path / "plain.jsonl", recs)])
 
 
-def _direct(path):
-  """Independent computation from the raw file: per turn, every valid line and per-key means."""
-  lines = [json.loads(l) for l in open(path) if l.strip()]
-  per_turn_all, per_key = defaultdict(list), defaultdict(list)
-  for r in lines:
+def fastchat_show_result(path):
+  """FastChat's show_result for single grading, on its own: drop score == -1, then the mean per
+  (model, turn) and per model over both turns (the "Average")."""
+  rows = [json.loads(l) for l in open(path) if l.strip()]
+  kept = [r for r in rows if r["score"] != -1]
+  by_turn, by_model = defaultdict(list), defaultdict(list)
+  for r in kept:
+    by_turn[(r["model"], r["turn"])].append(r["score"])
+    by_model[r["model"]].append(r["score"])
+  mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
+  return ({k: mean(v) for k, v in by_turn.items()}, {k: mean(v) for k, v in by_model.items()},
+          len(rows) - len(kept))
+
+
+def mt_bench_x_cells(path, categories):
+  """MT-Bench-X's radar cells: the mean per (category, turn) (here without the -1 lines)."""
+  cells = defaultdict(list)
+  for r in (json.loads(l) for l in open(path) if l.strip()):
     if r["score"] != -1:
-      per_turn_all[r["turn"]].append(r["score"])
-      per_key[(r["question_id"], r["turn"])].append(r["score"])
-  key_means = {k: sum(v) / len(v) for k, v in per_key.items()}
-  per_turn_mean = {t: [v for (q, tt), v in key_means.items() if tt == t] for t in (1, 2)}
-  failed_lines = sum(r["score"] == -1 for r in lines)
-  return lines, per_turn_all, per_turn_mean, key_means, failed_lines
+      cells[(categories[r["question_id"]], r["turn"])].append(r["score"])
+  return {k: sum(v) / len(v) for k, v in cells.items()}
 
 
 @pytest.mark.parametrize("lang", ["EN", "DE"])
-def test_real_gpt4_judgments_aggregate_to_direct_means(bench, lang):
+def test_default_aggregation_reproduces_fastchat_show_result_on_real_judgments(bench, lang):
   path = judgment_file(lang)
-  lines, per_turn_all, per_turn_mean, key_means, failed_lines = _direct(path)
-  assert len(lines) == {"EN": 12, "DE": 24}[lang]
-  assert failed_lines == {"EN": 0, "DE": 4}[lang]
-  loaded = aggregate.load([path])
-  for policy, per_turn in (("all", per_turn_all), ("mean", per_turn_mean)):
-    res = aggregate.aggregate(loaded, duplicates=policy, categories=aggregate.question_categories(
-        bench))
-    (model,) = res["models"]
-    m = res["models"][model]
-    assert list(m["cells"]) == [f"mt_bench_{lang}_writing_1", f"mt_bench_{lang}_writing_2"]
-    for t in (1, 2):
-      c = m["cells"][f"mt_bench_{lang}_writing_{t}"]
-      assert c["n"] == len(per_turn[t])
-      assert c["mean"] == pytest.approx(sum(per_turn[t]) / len(per_turn[t]))
+  per_turn, average, failed = fastchat_show_result(path)
+  categories = mt_bench.question_categories(bench)
+  res = aggregate.aggregate(aggregate.load([path]), categories=categories)
+  assert set(res["models"]) == set(average)
+  for model, m in res["models"].items():
     s = m["languages"][lang]
-    both = per_turn[1] + per_turn[2]
-    assert s["mean"] == pytest.approx(sum(both) / len(both))
-    assert s["lines"] == len(lines) and s["missing"] == 160 - len(key_means)
-    assert s["failed"] == (failed_lines if policy == "all" else 0)  # every -1 was re-judged
-  # Numbers as reported (duplicates="mean"): EN 8.5 / 4.5; DE 8.0 / 5.33.
-  res = aggregate.aggregate(loaded)
-  s = next(iter(res["models"].values()))["languages"][lang]
-  assert (s["turn_1"], round(s["turn_2"], 2)) == {"EN": (8.5, 4.5), "DE": (8.0, 5.33)}[lang]
+    assert s["turn_1"] == pytest.approx(per_turn[(model, 1)])
+    assert s["turn_2"] == pytest.approx(per_turn[(model, 2)])
+    assert s["mean"] == pytest.approx(average[model])
+    assert s["failed"] == failed and s["lines"] == s["n"] + failed
+    cells = mt_bench_x_cells(path, categories)
+    for (cat, turn), v in cells.items():
+      assert m["cells"][f"mt_bench_{lang}_{cat}_{turn}"]["mean"] == pytest.approx(v)
+    assert s["category_mean"] == pytest.approx(sum(cells.values()) / len(cells))
+  if lang == "DE":  # the real DE file repeats answer turns: averaging them first gives other figures
+    other = aggregate.aggregate(aggregate.load([path]), duplicates="mean", categories=categories)
+    s_mean = next(iter(other["models"].values()))["languages"][lang]
+    assert s_mean["turn_1"] != pytest.approx(per_turn[(next(iter(average)), 1)])
 
 
-def test_cli_prints_table_and_writes_json_csv_and_plots(bench, tmp_path, capsys):
+def test_cli_prints_table_and_writes_json_csv_and_plots(bench, tmp_path):
   out = tmp_path / "out"
-  res = aggregate.main([judgment_file("EN"), judgment_file("DE"), "--out", str(out)])
-  printed = capsys.readouterr().out
-  assert "mt_bench_DE_writing_2" in printed and "cross-lingual average: 6.58" in printed
+  files = [judgment_file("EN"), judgment_file("DE")]
+  proc = subprocess.run([sys.executable, "-m", "itx.eval.aggregate", *files, f"--out={out}",
+                         f"--bench={bench}"], capture_output=True, text=True, cwd=ROOT)
+  assert proc.returncode == 0, proc.stderr
+  averages = [fastchat_show_result(f)[1] for f in files]
+  (model,) = averages[0]
+  cross = (averages[0][model] + averages[1][model]) / 2
+  assert "mt_bench_DE_writing_2" in proc.stdout
+  assert f"cross-lingual average: {cross:.2f}" in proc.stdout
+  assert "every judgment line (FastChat show_result)" in proc.stdout
   js = json.load(open(out / "mt_bench_results.json"))
-  m = next(iter(js["models"].values()))
-  assert math.isclose(m["cross_lingual"]["mean"], (6.5 + 80 / 12) / 2)
-  assert js == json.loads(json.dumps(res))
+  assert math.isclose(js["models"][model]["cross_lingual"]["mean"], cross)
   rows = open(out / "mt_bench_cells.csv").read().splitlines()
   assert rows[0].startswith("model,key,") and len(rows) == 1 + 4
+  langs = list(csv.DictReader(open(out / "mt_bench_languages.csv")))
+  assert {r["judge"] for r in langs} == {"gpt-4"} and all("show_result" in r["aggregation"] for r in langs)
   pngs = sorted(p for p in os.listdir(out) if p.endswith(".png"))
-  assert len(pngs) == 3 and any("overlay" in p for p in pngs)
+  assert len(pngs) == 4 and any("overlay" in p for p in pngs) and any("_avg" in p for p in pngs)
   assert all(open(out / p, "rb").read(8) == b"\x89PNG\r\n\x1a\n" for p in pngs)
+  bad = subprocess.run([sys.executable, "-m", "itx.eval.aggregate", files[0], "--duplicates=most"],
+                       capture_output=True, text=True, cwd=ROOT)
+  assert bad.returncode == 2 and "duplicates" in bad.stderr

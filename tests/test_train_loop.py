@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import jax
 import numpy as np
 import pytest
 
@@ -109,3 +110,40 @@ def test_sigterm_saves_a_checkpoint_and_the_rerun_resumes_from_it(tmp_path):
   out = run_cli(*args[:2], *small, "--config.log.every_steps=100")
   assert out.returncode == 0 and "resumed from" in out.stderr
   assert json.loads(out.stdout.strip().splitlines()[-1])["step"] == 400
+
+
+def test_sigterm_right_after_a_periodic_save_exits_with_that_step(tmp_path):
+  import signal
+  from itx.train.checkpoint import Checkpointer
+  from itx.train.hooks import Hook
+  workdir = str(tmp_path / "run")
+
+  def preempt(ctx):  # the signal lands as step 4 ends; step 4 is also a periodic save (every 2)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+  last = train(resume_config(), workdir, hooks=(Hook(preempt, every=4, at_end=False),))
+  assert last["step"] == 4
+  assert Checkpointer(workdir, resume_config().checkpoint).latest_step() == 4
+  train(resume_config(), workdir)
+  assert [m["step"] for m in read_metrics(workdir)] == list(range(1, 7))
+
+
+def test_a_diverging_run_stops_naming_the_step_and_keeps_the_last_good_checkpoint(tmp_path):
+  import re
+  from itx.train.checkpoint import Checkpointer
+  workdir = str(tmp_path / "diverged")
+  out = run_cli("--config=configs/smoke.py", f"--workdir={workdir}", "--config.model.d_model=32",
+                "--config.data.seq_len=64", "--config.train.batch_size=8", "--config.train.steps=12",
+                "--config.train.learning_rate=1e30", "--config.train.schedule=constant",
+                "--config.train.warmup_steps=3", "--config.checkpoint.every_steps=1",
+                "--config.log.every_steps=1", "--config.log.progress_bar=False", "--config.log.tensorboard=False")
+  assert out.returncode != 0
+  found = re.search(r"diverged at step (\d+)", out.stderr)
+  assert found, out.stderr[-3000:]
+  bad = int(found.group(1))
+  assert "Traceback" not in out.stderr
+  latest = Checkpointer(workdir, resume_config().checkpoint).latest_step()
+  assert latest is not None and latest < bad
+  assert all(np.isfinite(np.asarray(x)).all() for x in jax.tree.leaves(restore_params(workdir)))
+  logged = read_metrics(workdir)
+  assert [m["step"] for m in logged] == list(range(1, bad)) and all(np.isfinite(m["loss"]) for m in logged)

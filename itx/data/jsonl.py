@@ -1,4 +1,4 @@
-"""JSON Lines, read with the file and line of every problem, and written atomically.
+"""JSON Lines, read with the file and line of every problem.
 
 A line that is not UTF-8 or not JSON becomes a `RecordError` naming the file and line (never a bare
 UnicodeDecodeError); blank lines are skipped.
@@ -7,8 +7,7 @@ UnicodeDecodeError); blank lines are skipped.
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 
 class RecordError(ValueError):
@@ -23,18 +22,23 @@ def iter_jsonl(path: str) -> Iterator[tuple[int, object]]:
   """(line number, decoded object) per non-blank line; an undecodable line yields its RecordError in
   place of the object, so a caller that skips bad records can go on reading."""
   with open(path, "rb") as f:
-    for i, raw in enumerate(f, start=1):
-      try:
-        line = raw.decode("utf-8")
-      except UnicodeDecodeError as e:
-        yield i, RecordError(path, i, "<bytes>", f"not UTF-8 (byte {e.start + 1} of the line: {raw[e.start:e.start + 1]!r})")
-        continue
-      if not line.strip():
-        continue
-      try:
-        yield i, json.loads(line)
-      except json.JSONDecodeError as e:
-        yield i, RecordError(path, i, "<json>", f"invalid JSON: {e.msg} (column {e.colno})")
+    yield from decode_lines(f, path)
+
+
+def decode_lines(lines: Iterable[bytes], path: str) -> Iterator[tuple[int, object]]:
+  """`iter_jsonl` over any stream of raw lines (a decompressed file, say); `path` names it in errors."""
+  for i, raw in enumerate(lines, start=1):
+    try:
+      line = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+      yield i, RecordError(path, i, "<bytes>", f"not UTF-8 (byte {e.start + 1} of the line: {raw[e.start:e.start + 1]!r})")
+      continue
+    if not line.strip():
+      continue
+    try:
+      yield i, json.loads(line)
+    except json.JSONDecodeError as e:
+      yield i, RecordError(path, i, "<json>", f"invalid JSON: {e.msg} (column {e.colno})")
 
 
 def read_jsonl(path: str) -> list:
@@ -46,15 +50,3 @@ def read_jsonl(path: str) -> list:
     out.append(row)
   return out
 
-
-def write_jsonl(path: str, rows: Iterable) -> None:
-  """Writes the file whole or not at all (a temporary file renamed into place)."""
-  tmp = f"{path}.tmp-{os.getpid()}"
-  try:
-    with open(tmp, "w", encoding="utf-8") as f:
-      for row in rows:
-        f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
-  finally:
-    if os.path.exists(tmp):
-      os.remove(tmp)

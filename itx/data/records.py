@@ -52,7 +52,7 @@ def resolve_files(path: str) -> list[str]:
   return sorted(files)
 
 
-def _raw_rows(path: str) -> Iterator[tuple[int, object]]:
+def raw_rows(path: str) -> Iterator[tuple[int, object]]:
   """Yields (line or row number, decoded object or the RecordError of an undecodable JSONL line)."""
   if path.endswith(".parquet"):
     yield from _parquet_rows(path)
@@ -187,7 +187,7 @@ def read_records(path: str, kind: str = "instruction", *, skip_invalid: bool = F
   stats = stats if stats is not None else ReadStats()
   out = []
   for file in resolve_files(path):
-    for line, row in _raw_rows(file):
+    for line, row in raw_rows(file):
       try:
         if isinstance(row, RecordError):
           raise row

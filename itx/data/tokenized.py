@@ -38,6 +38,9 @@ class TokenizedSource:
   arrays: dict            # field -> flat array over all examples
   offsets: np.ndarray     # [n + 1]
   stats: dict
+  # meta field -> [n] str: per-example values of the record fields asked for (`tag_fields`), e.g.
+  # language or group, for breakdowns by value ("" where a record lacks the field)
+  tags: dict = dataclasses.field(default_factory=dict)
 
   def __len__(self) -> int:
     return len(self.offsets) - 1
@@ -54,22 +57,29 @@ def _tokenizer_hash(tok) -> str:
 
 
 def tokenize_source(name: str, read: Callable[[ReadStats], list[Record]], fingerprint, *, kind: str, data_cfg,
-                    tok, progress: bool = True) -> TokenizedSource:
+                    tok, progress: bool = True, tag_fields: tuple[str, ...] = ()) -> TokenizedSource:
   """The examples of one source, tokenized once and cached.
 
   read: reads the source's records (counting skipped ones into the ReadStats it is given);
   fingerprint: a JSON-able value that changes whenever the source's content does (files, sizes,
-  modification times), part of the cache key with every setting that changes the result.
+  modification times), part of the cache key with every setting that changes the result;
+  tag_fields: record meta fields kept per example (`TokenizedSource.tags`).
   """
   settings = dict(files=fingerprint, kind=kind, tokenizer=_tokenizer_hash(tok),
                   seq_len=data_cfg.seq_len, loss_on=data_cfg.loss_on, add_bos=data_cfg.add_bos,
                   text_field=data_cfg.text_field, skip_invalid=data_cfg.skip_invalid, version=2)
+  if tag_fields:  # only then, so entries without tags keep their key
+    settings["tags"] = list(tag_fields)
   entry = os.path.join(cache.cache_root(), "tokenized", f"{name}-{cache.settings_hash(settings)}")
   if not os.path.isdir(entry):
     with cache.atomic_dir(entry) as tmp:
-      _tokenize_into(tmp, name, read, data_cfg, tok, progress)
+      _tokenize_into(tmp, name, read, data_cfg, tok, progress, tag_fields)
   with open(os.path.join(entry, "stats.json")) as f:
     stats = json.load(f)
+  tags = {}
+  if tag_fields:
+    with open(os.path.join(entry, "tags.json")) as f:
+      tags = {k: np.asarray(v, dtype=object) for k, v in json.load(f).items()}
   with np.load(os.path.join(entry, "examples.npz")) as z:
     arrays = {k: z[k] for k in _FIELDS}
     offsets = z["offsets"]
@@ -79,15 +89,16 @@ def tokenize_source(name: str, read: Callable[[ReadStats], list[Record]], finger
   if stats.get("truncated_examples"):
     log.warning("source %s: %d chats longer than data.seq_len=%d were truncated (%d target tokens cut)",
                 name, stats["truncated_examples"], data_cfg.seq_len, stats["truncated_target_tokens"])
-  return TokenizedSource(name, arrays, offsets, stats)
+  return TokenizedSource(name, arrays, offsets, stats, tags)
 
 
-def _tokenize_into(out_dir, name, read_records, data_cfg, tok, progress):
+def _tokenize_into(out_dir, name, read_records, data_cfg, tok, progress, tag_fields=()):
   read = ReadStats()
   records = read_records(read)
   examples, skipped, errors = [], 0, list(read.first_errors)
   split_documents = windows = truncated = truncated_targets = 0
   seq_len = data_cfg.seq_len
+  tags = {k: [] for k in tag_fields}
   for rec in tqdm(records, desc=f"tokenizing {name}", disable=not progress, unit="rec"):
     try:
       ids, target = render_record(tok, rec, loss_on=data_cfg.loss_on, add_bos=data_cfg.add_bos)
@@ -96,12 +107,14 @@ def _tokenize_into(out_dir, name, read_records, data_cfg, tok, progress):
         if len(parts) > 1:
           split_documents += 1
           windows += len(parts)
-        examples.extend(parts)
       else:
-        examples.append(to_training_example(ids, target, seq_len, rec.origin))
+        parts = [to_training_example(ids, target, seq_len, rec.origin)]
         if len(ids) > seq_len + 1:
           truncated += 1
           truncated_targets += int(target[seq_len + 1:].sum())
+      examples.extend(parts)
+      for k in tag_fields:  # every window of a document carries its record's tags
+        tags[k].extend([str(rec.meta.get(k, ""))] * len(parts))
     except ExampleError as e:
       if not data_cfg.skip_invalid:
         raise type(e)(f"{e} (set data.skip_invalid=True to skip and count such examples)") from None
@@ -120,6 +133,9 @@ def _tokenize_into(out_dir, name, read_records, data_cfg, tok, progress):
                tokens=int(lengths.sum()), target_tokens=int(arrays["weights"].sum()), first_errors=errors)
   with open(os.path.join(out_dir, "stats.json"), "w") as f:
     json.dump(stats, f, indent=1)
+  if tag_fields:
+    with open(os.path.join(out_dir, "tags.json"), "w") as f:
+      json.dump(tags, f, ensure_ascii=False)
 
 
 def sample_examples(src: TokenizedSource, n: int, seed: int) -> TokenizedSource:
@@ -133,4 +149,5 @@ def sample_examples(src: TokenizedSource, n: int, seed: int) -> TokenizedSource:
   arrays = {k: np.concatenate([p[k] for p in parts]) for k in _FIELDS}
   stats = dict(src.stats, examples=n, sampled_from=len(src), tokens=int(lengths.sum()),
                target_tokens=int(arrays["weights"].sum()))
-  return TokenizedSource(src.name, arrays, np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64), stats)
+  tags = {k: v[idx] for k, v in src.tags.items()}
+  return TokenizedSource(src.name, arrays, np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64), stats, tags)

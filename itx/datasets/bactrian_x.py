@@ -28,11 +28,6 @@ def config_for(lang: str) -> base.LocalConfig:
   return base.LocalConfig(name=lang, kind="instruction", key=lang, description=f"Bactrian-X, {lang}")
 
 
-def languages_present(src: str) -> list[str]:
-  """Language codes with a `<lang>.json` file in `src`."""
-  return sorted(f.removesuffix(".json") for f in os.listdir(src) if f.endswith(".json"))
-
-
 def language_file(src: str, lang: str) -> str:
   return base.require(os.path.join(src, f"{lang}.json"), f"Bactrian-X file for language {lang!r}")
 

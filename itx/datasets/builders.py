@@ -4,6 +4,7 @@
   bactrian_x  Bactrian-X per language (configs: language codes; train)
   mt_bench_x  MT-Bench-X questions per language (configs EN, DE, FR, IT, ES; test)
   polyglot    itx's generated world (Lima-X compositions, pretrain, eval_<LANG>, bactrian_<lang>)
+  reddit_opinions  OpinionGPT's corpus from Reddit dumps (configs tag, pooled, one per group)
 
 Prepared data is written in the array_record format and read by random access, without
 TensorFlow. Nothing is downloaded: `source_dir` is the folder of the user's files (see each
@@ -29,11 +30,13 @@ from itx.datasets.bactrian_x import BactrianX
 from itx.datasets.lima_x import LimaX
 from itx.datasets.mt_bench_x import MtBenchX
 from itx.datasets.polyglot import Polyglot
+from itx.datasets.reddit_opinions import RedditOpinions
 from itx.data.records import Record
 
 log = logging.getLogger(__name__)
 
-BUILDERS = {"lima_x": LimaX, "bactrian_x": BactrianX, "mt_bench_x": MtBenchX, "polyglot": Polyglot}
+BUILDERS = {"lima_x": LimaX, "bactrian_x": BactrianX, "mt_bench_x": MtBenchX, "polyglot": Polyglot,
+            "reddit_opinions": RedditOpinions}
 _READ_CHUNK = 1024
 
 

@@ -50,16 +50,20 @@ def fingerprint(path: str):
   return [(f, os.path.getsize(f), os.path.getmtime(f)) for f in resolve_files(worlds.resolve_path(path))]
 
 
-def tokenized_source(name: str, src_cfg, data_cfg, tok, *, progress: bool = True) -> TokenizedSource:
-  """One source of `config.data.sources`, tokenized once (cached), subsampled to `max_examples`."""
+def tokenized_source(name: str, src_cfg, data_cfg, tok, *, progress: bool = True, tag_fields: tuple[str, ...] = (),
+                     sample_seed: int | None = None) -> TokenizedSource:
+  """One source of `config.data.sources` (or `data.eval_sources`), tokenized once (cached),
+  subsampled to `max_examples` (drawn with `sample_seed`, default `data.seed`); tag_fields: record
+  meta fields kept per example (see itx.data.tokenized)."""
   def read(stats: ReadStats) -> list[Record]:
     return read_source(src_cfg.path, src_cfg.kind, skip_invalid=data_cfg.skip_invalid,
                        text_field=data_cfg.text_field, stats=stats)
 
   src = tokenize_source(name, read, fingerprint(src_cfg.path), kind=src_cfg.kind, data_cfg=data_cfg, tok=tok,
-                        progress=progress)
+                        progress=progress, tag_fields=tuple(tag_fields))
   src.stats["path"] = src_cfg.path
-  return sample_examples(src, src_cfg.get("max_examples", 0), data_cfg.seed)
+  seed = data_cfg.seed if sample_seed is None else sample_seed
+  return sample_examples(src, src_cfg.get("max_examples", 0), seed)
 
 
 def build_sources(c: ml_collections.ConfigDict, tok, *, progress: bool = True) -> tuple[list[TokenizedSource], list[float]]:

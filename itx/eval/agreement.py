@@ -1,84 +1,72 @@
-"""Agreement between two judges (human vs LLM, or two LLM judges) that scored the same answers.
+"""Agreement between judges as Zheng et al. 2023 (MT-Bench) measure it, and between two graders'
+scores of the same answers.
 
-Items. Each judgment file is resolved to one score per answer turn, key (question_id, turn,
-model), with the duplicate policy of `aggregate.resolve` (default: mean of repeated valid
-judgments). Only keys with a valid score from BOTH judges are compared; the rest are counted as
-unmatched.
+Votes. Every input becomes pairwise votes on items (language, turn, question, model pair):
+  - MT-Bench's human judgments (the `mt_bench_human_judgments` release; a JSON array or JSON Lines):
+    one vote per line {question_id, model_a, model_b, winner: model_a | model_b | tie |
+    tie (bothbad), judge, turn};
+  - a pairwise judgment file (FastChat's `<judge>_pair.jsonl`, `itx.eval.pairwise`): one vote per
+    match; verdicts that differ between the two answer orders count as a tie (as Zheng et al.), a
+    match with an "error" game is left out;
+  - single-answer grades (`<judge>_single.jsonl`): for every question turn and every two models
+    graded on it, a vote for the higher score, a tie when |difference| <= tie_delta (FastChat's
+    TIE_DELTA, 0.1), as FastChat's play_a_match_pair turns single grades into a pairwise verdict.
+  The two models of an item are ordered by name (the winner mirrored), as FastChat's
+  compute_agreement does.
 
-Score agreement, per language and pooled ("all"): Cohen's kappa with the distinct score values
-as categories (unweighted by default; linear or quadratic weights treat 1..10 as ordinal),
-Spearman's rho and Kendall's tau-b (scipy).
+Agreement per turn and over both turns, in the two setups of Zheng et al.:
+  S1 "with_ties": every pair of votes counts; two ties agree, "tie" and "tie (bothbad)" alike
+     (random baseline 1/3);
+  S2 "without_ties": only pairs of votes where neither is a tie (random baseline 1/2).
+  Judge against judge (`agreement(A, B)`): every vote of A against every vote of B on the same
+  item (FastChat: the GPT-4 vote against each expert's). Within one set (`agreement(A)`, human
+  against human): every two votes on the same item. Each setup reports agree/total, the ratio and
+  Cohen's kappa of the paired votes (scikit-learn).
+`duplicates` decides how repeated single grades of one answer turn enter: "all" (default) keeps
+every grade (every pair of grades is a vote), "mean" averages them first, "last" keeps the latest.
+Every line of a vote file is a vote.
 
-Pairwise agreement, MT-Bench's two setups (Zheng et al. 2023), derived from single scores:
-  pairs: for every (language, question_id, turn), every unordered pair of DIFFERENT models
-    {m1, m2} (m1 < m2 by name) whose answer turns are matched items. A file with a single model
-    therefore has no pairs;
-  votes: each judge votes "m1" if score(m1) - score(m2) > tie_delta, "m2" if < -tie_delta, else
-    "tie" (tie_delta 0.1 as FastChat's TIE_DELTA: integer scores tie only when equal);
-  with ties: fraction of pairs with the same vote, three classes (random baseline 1/3);
-  without ties: only pairs where neither judge voted tie; fraction with the same winner
-    (random baseline 1/2);
-  vote kappa: Cohen's kappa of the two judges' three-class votes.
+Score agreement (`score_agreement`) of two single-grade files on the same answer turns: Cohen's
+kappa (scikit-learn; unweighted, linear or quadratic), Spearman's rho and Kendall's tau-b (scipy),
+per language and pooled.
 
-  python -m itx.eval.agreement A.jsonl B.jsonl
+  python -m itx.eval.agreement --a=gpt4_single.jsonl --b=human.json --b_judge=expert
+  python -m itx.eval.agreement --a=human.json --a_judge=expert          (human against human)
 """
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import math
-import sys
 import warnings
 from collections import defaultdict
-from typing import Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from scipy import stats
+from sklearn.metrics import cohen_kappa_score
 
-from itx.eval import aggregate
+from itx.eval import aggregate, jsonl, mt_bench
 
 TIE_DELTA = 0.1
 _NAN = float("nan")
+_MIRROR = {"model_a": "model_b", "model_b": "model_a"}
+HUMAN_WINNERS = ("model_a", "model_b", "tie", "tie (bothbad)")
 
 
 def cohen_kappa(a: Sequence, b: Sequence, weights: str | None = None) -> float:
-  """Cohen's kappa of two raters' labels over the same items.
-
-  Args:
-    a, b: labels, same length (numbers when weights are used).
-    weights: None (unweighted), "linear" or "quadratic" (disagreement |i-j| or (i-j)^2 over the
-      sorted distinct labels' ranks, normalised by the largest).
-  Returns:
-    1 - observed / expected disagreement; NaN for no items; when chance disagreement is 0 (both
-    raters gave one and the same label throughout) 1.0 if they agree on every item.
-  """
+  """Cohen's kappa (sklearn) of two raters' labels on the same items; labels ordered by value for
+  linear/quadratic weights. NaN for no items; 1.0 when both raters gave one and the same label
+  throughout (sklearn's 0/0)."""
   if len(a) != len(b):
     raise ValueError(f"{len(a)} vs {len(b)} labels")
-  n = len(a)
-  if n == 0:
+  if not a:
     return _NAN
   labels = sorted(set(a) | set(b))
-  index = {l: i for i, l in enumerate(labels)}
-  k = len(labels)
-  if weights is None:
-    w = lambda i, j: float(i != j)  # noqa: E731
-  elif weights in ("linear", "quadratic"):
-    p = 1 if weights == "linear" else 2
-    top = max(1, k - 1) ** p
-    w = lambda i, j: abs(i - j) ** p / top  # noqa: E731
-  else:
-    raise ValueError(f"weights must be None, 'linear' or 'quadratic', not {weights!r}")
-  ca, cb = defaultdict(int), defaultdict(int)
-  observed = 0.0
-  for x, y in zip(a, b):
-    ca[index[x]] += 1
-    cb[index[y]] += 1
-    observed += w(index[x], index[y])
-  observed /= n
-  expected = sum(ca[i] * cb[j] * w(i, j) for i in range(k) for j in range(k)) / (n * n)
-  if expected == 0:
-    return 1.0 if observed == 0 else _NAN
-  return 1.0 - observed / expected
+  if len(labels) == 1:
+    return 1.0
+  rank = {l: i for i, l in enumerate(labels)}  # sklearn takes class labels, not scores like 8.5
+  return float(cohen_kappa_score([rank[x] for x in a], [rank[y] for y in b],
+                                 labels=list(range(len(labels))), weights=weights))
 
 
 def _corr(fn, a, b) -> float:
@@ -89,104 +77,295 @@ def _corr(fn, a, b) -> float:
     return float(fn(a, b).statistic)
 
 
-def scores_by_key(records: Sequence[Mapping], duplicates: str = "mean") -> dict[tuple, float]:
-  """{(language, question_id, turn, model): score} of valid, resolved judgments."""
-  return {(i["language"],) + i["key"]: i["score"]
-          for i in aggregate.resolve(records, duplicates) if i["score"] is not None}
+# ---- votes ----
+
+def judge_name(record: Mapping) -> str:
+  j = record.get("judge", "")
+  return "/".join(map(str, j)) if isinstance(j, (list, tuple)) else str(j)
+
+
+def _vote(language, qid, turn, model_a, model_b, winner, judge) -> dict:
+  if model_a > model_b:
+    model_a, model_b, winner = model_b, model_a, _MIRROR.get(winner, winner)
+  return {"language": language, "turn": int(turn), "question_id": str(qid), "model_a": model_a,
+          "model_b": model_b, "winner": winner, "judge": judge}
+
+
+def votes_from_human(records: Iterable[Mapping], path: str = "", language: str | None = None) -> list[dict]:
+  """Votes of MT-Bench's human-judgment format (every line is a vote)."""
+  out = []
+  for i, r in enumerate(records, 1):
+    missing = [k for k in ("question_id", "model_a", "model_b", "winner", "judge", "turn")
+               if k not in r]
+    if missing:
+      raise ValueError(f"{path}: record {i}: missing field(s) {missing}")
+    if r["winner"] not in HUMAN_WINNERS:
+      raise ValueError(f"{path}: record {i}: field winner is {r['winner']!r}, not one of "
+                       f"{HUMAN_WINNERS}")
+    out.append(_vote(mt_bench.record_language(r, path, language), r["question_id"], r["turn"],
+                     r["model_a"], r["model_b"], r["winner"], judge_name(r)))
+  return out
+
+
+def votes_from_pairs(records: Iterable[Mapping], path: str = "", language: str | None = None,
+                     duplicates: str = "all") -> list[dict]:
+  """Votes of FastChat pair lines: g1 == g2 is the vote, differing verdicts a tie, errors left out.
+  duplicates "last" keeps the latest line of a match."""
+  records = list(records)
+  if duplicates == "last":
+    latest = {}
+    for r in records:
+      k = (r["question_id"], r["turn"], r["model_1"], r["model_2"], judge_name(r))
+      if k not in latest or r.get("tstamp", 0) >= latest[k].get("tstamp", 0):
+        latest[k] = r
+    records = list(latest.values())
+  elif duplicates != "all":
+    raise ValueError(f"pairwise votes take duplicates 'all' or 'last', not {duplicates!r}")
+  out = []
+  as_ab = {"model_1": "model_a", "model_2": "model_b"}
+  for r in records:
+    g1, g2 = r["g1_winner"], r["g2_winner"]
+    if "error" in (g1, g2):
+      continue
+    winner = as_ab.get(g1, g1) if g1 == g2 else "tie"
+    out.append(_vote(mt_bench.record_language(r, path, language), r["question_id"], r["turn"],
+                     r["model_1"], r["model_2"], winner, judge_name(r)))
+  return out
 
 
 def vote(s1: float, s2: float, tie_delta: float = TIE_DELTA) -> str:
-  """"m1", "m2" or "tie" from the two answers' scores."""
+  """"model_a", "model_b" or "tie" from the two answers' scores (FastChat: tie if |d| <= delta)."""
   d = s1 - s2
-  return "m1" if d > tie_delta else "m2" if d < -tie_delta else "tie"
+  return "tie" if abs(d) <= tie_delta else "model_a" if d > 0 else "model_b"
 
 
-def pair_votes(scores: Mapping[tuple, float], tie_delta: float = TIE_DELTA) -> dict[tuple, str]:
-  """{(language, question_id, turn, m1, m2): vote} for every pair of different models that
-  answered the same question turn (m1 < m2)."""
-  groups: dict[tuple, dict[str, float]] = defaultdict(dict)
-  for (lang, qid, turn, model), s in scores.items():
-    groups[(lang, qid, turn)][model] = s
-  out = {}
-  for g, by_model in groups.items():
+def votes_from_single(records: Sequence[Mapping], duplicates: str = "all",
+                      tie_delta: float = TIE_DELTA) -> list[dict]:
+  """Single grades (each with a "language" field, `aggregate.load`) turned into pairwise votes:
+  every two models graded on a question turn, every pair of their valid grades."""
+  groups: dict[tuple, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+  for it in aggregate.resolve(records, duplicates):
+    if it["score"] is not None:
+      groups[(it["language"], it["question_id"], it["turn"])][it["model"]].append(
+          (it["score"], "/".join(it["judges"]) + "/single"))
+  out = []
+  for (lang, qid, turn), by_model in groups.items():
     for m1, m2 in itertools.combinations(sorted(by_model), 2):
-      out[g + (m1, m2)] = vote(by_model[m1], by_model[m2], tie_delta)
+      for (s1, j1), (s2, _) in itertools.product(by_model[m1], by_model[m2]):
+        out.append(_vote(lang, qid, turn, m1, m2, vote(s1, s2, tie_delta), j1))
   return out
 
 
-def _summary(sa: list, sb: list, va: list, vb: list, weights: str | None) -> dict:
-  no_tie = [(x, y) for x, y in zip(va, vb) if x != "tie" and y != "tie"]
-  return {
-      "n": len(sa), "kappa": cohen_kappa(sa, sb, weights),
-      "spearman": _corr(stats.spearmanr, sa, sb), "kendall": _corr(stats.kendalltau, sa, sb),
-      "pairs": len(va),
-      "agreement_with_ties": (sum(x == y for x, y in zip(va, vb)) / len(va)) if va else _NAN,
-      "pairs_without_ties": len(no_tie),
-      "agreement_without_ties": (sum(x == y for x, y in no_tie) / len(no_tie)) if no_tie else _NAN,
-      "vote_kappa": cohen_kappa(va, vb)}
+def file_kind(record: Mapping) -> str:
+  """"pair" (FastChat pair line), "human" (MT-Bench vote) or "single" (single grade)."""
+  if "g1_winner" in record:
+    return "pair"
+  if "winner" in record:
+    return "human"
+  if "score" in record:
+    return "single"
+  raise ValueError(f"not a judgment or vote record: fields {sorted(record)}")
 
 
-def agreement(a_records: Sequence[Mapping], b_records: Sequence[Mapping], *,
-              duplicates: str = "mean", tie_delta: float = TIE_DELTA,
-              weights: str | None = None) -> dict:
-  """Agreement of judge A and judge B, per language and pooled.
+def load_votes(paths: Sequence[str], *, judge_prefix: str | None = None, duplicates: str = "all",
+               tie_delta: float = TIE_DELTA, language: str | None = None) -> list[dict]:
+  """Votes of every file in `paths` (any of the three formats), keeping only records whose judge
+  name starts with `judge_prefix` (e.g. "expert" for MT-Bench's expert votes)."""
+  out = []
+  for p in paths:
+    records = [r for r in jsonl.read_records(p)
+               if not judge_prefix or judge_name(r).startswith(judge_prefix)]
+    if not records:
+      continue
+    kind = file_kind(records[0])
+    if kind == "human":
+      out += votes_from_human(records, p, language)
+    elif kind == "pair":
+      out += votes_from_pairs(records, p, language, duplicates)
+    else:
+      loaded = [{**r, "language": mt_bench.record_language(r, p, language)} for r in records]
+      out += votes_from_single(loaded, duplicates, tie_delta)
+  return out
+
+
+# ---- agreement of votes ----
+
+def _is_tie(w: str) -> bool:
+  return w.startswith("tie")
+
+
+def _label(w: str) -> str:
+  return "tie" if _is_tie(w) else w
+
+
+def _items(votes: Iterable[Mapping]) -> dict[tuple, list[str]]:
+  out = defaultdict(list)
+  for v in votes:
+    out[(v["language"], v["turn"], v["question_id"], v["model_a"], v["model_b"])].append(v["winner"])
+  return out
+
+
+def _setups(pairs: list[tuple]) -> dict:
+  out = {"items": len({k for k, _, _ in pairs})}
+  for name, ps in (("with_ties", pairs),
+                   ("without_ties", [p for p in pairs if not _is_tie(p[1]) and not _is_tie(p[2])])):
+    a, b = [_label(x) for _, x, _ in ps], [_label(y) for _, _, y in ps]
+    agree = sum(x == y for x, y in zip(a, b))
+    out[name] = {"agree": agree, "total": len(ps), "ratio": agree / len(ps) if ps else _NAN,
+                 "kappa": cohen_kappa(a, b)}
+  return out
+
+
+def agreement(votes_a: Sequence[Mapping], votes_b: Sequence[Mapping] | None = None) -> dict:
+  """S1/S2 agreement per language and turn (module docstring).
 
   Args:
-    a_records, b_records: judgments with a "language" field (`aggregate.load`).
-    duplicates: how repeated judgments of one answer turn resolve (`aggregate.resolve`).
-    tie_delta: score difference up to which a pair is a tie.
-    weights: kappa weights for the scores (None, "linear", "quadratic").
+    votes_a, votes_b: votes (`load_votes`); votes_b None: agreement within votes_a (human vs human).
   Returns:
-    {language or "all": {"n", "kappa", "spearman", "kendall", "pairs", "agreement_with_ties",
-     "pairs_without_ties", "agreement_without_ties", "vote_kappa"}, "unmatched": {"a", "b"}}
+    {"setup": "between" | "within", "judges_a": [...], "judges_b": [...],
+     "languages": {language or "all": {"turn_1", "turn_2", "all": {"items", "with_ties":
+     {"agree", "total", "ratio", "kappa"}, "without_ties": {...}}}}}
   """
-  sa, sb = scores_by_key(a_records, duplicates), scores_by_key(b_records, duplicates)
-  common = sorted(set(sa) & set(sb), key=str)
-  va = pair_votes({k: sa[k] for k in common}, tie_delta)
-  vb = pair_votes({k: sb[k] for k in common}, tie_delta)
-  pairs = sorted(va, key=str)
-  languages = list(dict.fromkeys(k[0] for k in common))
+  ia = _items(votes_a)
+  if votes_b is None:
+    pairs = [(k, x, y) for k, vs in ia.items() for x, y in itertools.combinations(vs, 2)]
+  else:
+    ib = _items(votes_b)
+    pairs = [(k, x, y) for k in ia.keys() & ib.keys() for x in ia[k] for y in ib[k]]
+  pairs.sort(key=lambda p: str(p[0]))
+  languages = aggregate.ordered_languages(k[0] for k, _, _ in pairs)
   out = {}
-  for lang in languages + ["all"]:
-    ks = [k for k in common if lang == "all" or k[0] == lang]
-    ps = [p for p in pairs if lang == "all" or p[0] == lang]
-    out[lang] = _summary([sa[k] for k in ks], [sb[k] for k in ks], [va[p] for p in ps],
-                         [vb[p] for p in ps], weights)
-  out["unmatched"] = {"a": len(set(sa) - set(sb)), "b": len(set(sb) - set(sa))}
+  for lang in ["all"] + languages:
+    ps = [p for p in pairs if lang == "all" or p[0][0] == lang]
+    out[lang] = {"turn_1": _setups([p for p in ps if p[0][1] == 1]),
+                 "turn_2": _setups([p for p in ps if p[0][1] == 2]), "all": _setups(ps)}
+  return {"setup": "within" if votes_b is None else "between",
+          "judges_a": sorted({v["judge"] for v in votes_a}),
+          "judges_b": sorted({v["judge"] for v in votes_b or []}), "languages": out}
+
+
+# ---- agreement of scores ----
+
+def _scores(records: Sequence[Mapping], duplicates: str) -> dict[tuple, list[float]]:
+  out = defaultdict(list)
+  for it in aggregate.resolve(records, duplicates):
+    if it["score"] is not None:
+      out[(it["language"],) + it["key"]].append(it["score"])
   return out
 
 
-def format_table(result: Mapping) -> str:
-  f = lambda x: "    -" if isinstance(x, float) and math.isnan(x) else f"{x:5.3f}"  # noqa: E731
-  lines = [f"{'language':<9} {'n':>5} {'kappa':>6} {'rho':>6} {'tau':>6} {'pairs':>6} "
-           f"{'agree':>6} {'no-tie':>6} {'agree':>6} {'v-kap':>6}"]
+def score_agreement(a_records: Sequence[Mapping], b_records: Sequence[Mapping], *,
+                    duplicates: str = "all", weights: str | None = None) -> dict:
+  """Agreement of two graders' scores of the same answer turns, per language and pooled.
+
+  Args:
+    a_records, b_records: single grades with a "language" field (`aggregate.load`).
+    duplicates: "all" pairs every grade of A with every grade of B of an answer turn; "mean" and
+      "last" resolve repeated grades first (`aggregate.resolve`).
+    weights: kappa weights (None, "linear", "quadratic").
+  Returns:
+    {language or "all": {"n", "kappa", "spearman", "kendall"}, "unmatched": {"a", "b"}}
+  """
+  sa, sb = _scores(a_records, duplicates), _scores(b_records, duplicates)
+  common = sorted(sa.keys() & sb.keys(), key=str)
+  pairs = [(k, x, y) for k in common for x in sa[k] for y in sb[k]]
+  out = {}
+  for lang in aggregate.ordered_languages(k[0] for k in common) + ["all"]:
+    ps = [p for p in pairs if lang == "all" or p[0][0] == lang]
+    xa, xb = [x for _, x, _ in ps], [y for _, _, y in ps]
+    out[lang] = {"n": len(ps), "kappa": cohen_kappa(xa, xb, weights),
+                 "spearman": _corr(stats.spearmanr, xa, xb),
+                 "kendall": _corr(stats.kendalltau, xa, xb)}
+  out["unmatched"] = {"a": len(sa.keys() - sb.keys()), "b": len(sb.keys() - sa.keys())}
+  return out
+
+
+def _f(x) -> str:
+  return "    -" if isinstance(x, float) and math.isnan(x) else f"{x:5.3f}"
+
+
+def format_agreement(result: Mapping) -> str:
+  who = (f"{', '.join(result['judges_a'])} vs {', '.join(result['judges_b'])}"
+         if result["setup"] == "between" else f"within {', '.join(result['judges_a'])}")
+  lines = [f"pairwise agreement ({who}); S1 with ties (random 0.33), S2 without (random 0.50)",
+           f"{'language':<9} {'turn':<6} {'items':>6} {'S1 agree/total':>15} {'S1':>6} {'kappa':>6}"
+           f" {'S2 agree/total':>15} {'S2':>6} {'kappa':>6}"]
+  for lang, by_turn in result["languages"].items():
+    for turn, s in by_turn.items():
+      s1, s2 = s["with_ties"], s["without_ties"]
+      lines.append(f"{lang:<9} {turn.replace('turn_', ''):<6} {s['items']:>6} "
+                   f"{str(s1['agree']) + '/' + str(s1['total']):>15} {_f(s1['ratio']):>6} "
+                   f"{_f(s1['kappa']):>6} {str(s2['agree']) + '/' + str(s2['total']):>15} "
+                   f"{_f(s2['ratio']):>6} {_f(s2['kappa']):>6}")
+  return "\n".join(lines)
+
+
+def format_scores(result: Mapping) -> str:
+  lines = [f"{'language':<9} {'n':>5} {'kappa':>6} {'rho':>6} {'tau':>6}"]
   for lang, s in result.items():
-    if lang == "unmatched":
-      continue
-    lines.append(f"{lang:<9} {s['n']:>5} {f(s['kappa']):>6} {f(s['spearman']):>6} "
-                 f"{f(s['kendall']):>6} {s['pairs']:>6} {f(s['agreement_with_ties']):>6} "
-                 f"{s['pairs_without_ties']:>6} {f(s['agreement_without_ties']):>6} "
-                 f"{f(s['vote_kappa']):>6}")
+    if lang != "unmatched":
+      lines.append(f"{lang:<9} {s['n']:>5} {_f(s['kappa']):>6} {_f(s['spearman']):>6} "
+                   f"{_f(s['kendall']):>6}")
   u = result["unmatched"]
   lines.append(f"unmatched answer turns: {u['a']} only in A, {u['b']} only in B")
   return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> dict:
-  ap = argparse.ArgumentParser(prog="python -m itx.eval.agreement",
-                               description="Agreement of two judgment files on the same answers.")
-  ap.add_argument("a", help="judgments of judge A (JSONL, MT-Bench-X format)")
-  ap.add_argument("b", help="judgments of judge B")
-  ap.add_argument("--duplicates", choices=aggregate.DUPLICATE_POLICIES, default="mean")
-  ap.add_argument("--tie-delta", type=float, default=TIE_DELTA)
-  ap.add_argument("--weights", choices=("linear", "quadratic"), default=None)
-  ap.add_argument("--language", help="language of judgments whose id and path name none")
-  args = ap.parse_args(argv)
-  result = agreement(aggregate.load([args.a], args.language), aggregate.load([args.b], args.language),
-                     duplicates=args.duplicates, tie_delta=args.tie_delta, weights=args.weights)
-  print(format_table(result))
+def run(a: Sequence[str], b: Sequence[str] | None = None, *, a_judge: str | None = None,
+        b_judge: str | None = None, duplicates: str = "all", tie_delta: float = TIE_DELTA,
+        weights: str | None = None, language: str | None = None, out: str | None = None) -> dict:
+  """What the command does: vote agreement (and score agreement when A and B are both single
+  grades); prints the tables, writes `out` (JSON) when given."""
+  kw = dict(duplicates=duplicates, tie_delta=tie_delta, language=language)
+  va = load_votes(a, judge_prefix=a_judge, **kw)
+  vb = load_votes(b, judge_prefix=b_judge, **kw) if b else None
+  result = {"votes": agreement(va, vb)}
+  print(format_agreement(result["votes"]))
+  kinds = {file_kind(r) for p in list(a) + list(b or []) for r in jsonl.read_records(p)[:1]}
+  if b and kinds == {"single"}:
+    result["scores"] = score_agreement(aggregate.load(a, language), aggregate.load(b, language),
+                                       duplicates=duplicates, weights=weights)
+    print("\nscore agreement\n" + format_scores(result["scores"]))
+  result["settings"] = {"duplicates": duplicates, "tie_delta": tie_delta, "weights": weights,
+                        "a": list(a), "b": list(b or []), "a_judge": a_judge, "b_judge": b_judge}
+  if out:
+    jsonl.write_json(out, result)
   return result
 
 
+def _cli() -> None:
+  # Flags are defined here, not at import: other modules import this one as a library.
+  from absl import app, flags
+
+  from itx.cli import parse_flags
+
+  a = flags.DEFINE_list("a", None, "Judge A's files: single grades, FastChat pair lines or MT-Bench "
+                        "human votes (or pass A and B as the two arguments).")
+  b = flags.DEFINE_list("b", None, "Judge B's files; none: agreement within A (human vs human).")
+  a_judge = flags.DEFINE_string("a_judge", None, "Only A's records whose judge starts with this.")
+  b_judge = flags.DEFINE_string("b_judge", None, "Only B's records whose judge starts with this.")
+  duplicates = flags.DEFINE_enum("duplicates", "all", aggregate.DUPLICATE_POLICIES,
+                                 "Repeated grades of an answer turn: all (every one), mean, last.")
+  tie_delta = flags.DEFINE_float("tie_delta", TIE_DELTA, "Score difference up to which two "
+                                 "single grades are a tie.")
+  weights = flags.DEFINE_enum("weights", None, ["linear", "quadratic"], "Score kappa weights.")
+  language = flags.DEFINE_string("language", None, "Language of records whose id and path name none.")
+  out = flags.DEFINE_string("out", None, "Write the result as JSON to this file.")
+
+  def main(argv):
+    files_a, files_b = a.value, b.value
+    if len(argv) > 1:
+      if files_a or files_b or len(argv) > 3:
+        raise app.UsageError("pass --a/--b, or at most two files as arguments")
+      files_a, files_b = [argv[1]], argv[2:3] or None
+    if not files_a:
+      raise app.UsageError("pass --a (and --b)")
+    run(files_a, files_b, a_judge=a_judge.value, b_judge=b_judge.value,
+        duplicates=duplicates.value, tie_delta=tie_delta.value, weights=weights.value,
+        language=language.value, out=out.value)
+
+  app.run(main, flags_parser=parse_flags)
+
+
 if __name__ == "__main__":
-  main(sys.argv[1:])
+  _cli()

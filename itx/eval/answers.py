@@ -3,14 +3,12 @@ written in MT-Bench's model_answer format. Resumable: questions already answered
 
 from __future__ import annotations
 
-import json
 import os
 
 from tqdm.auto import tqdm
 
 from itx.data.languages import system_message
-from itx.eval import mt_bench
-from itx.eval.judgments import repair
+from itx.eval import jsonl, mt_bench
 from itx.generate import Generator, SamplingParams
 
 
@@ -35,7 +33,7 @@ def generate_answers(gen: Generator, questions: list[dict], language: str, model
   Each finished question is appended as one complete JSONL line, so an interrupted run loses
   nothing already answered.
   """
-  repair(out_path)  # a line cut short by a crash is dropped, and that question answered again
+  jsonl.repair(out_path)  # a line cut short by a crash is dropped, and that question answered again
   done = {qid: mt_bench.answer_turns(r) for qid, r in mt_bench.read_answers(out_path).items()} \
       if os.path.exists(out_path) else {}
   todo = [q for q in questions if q["question_id"] not in done]
@@ -52,9 +50,9 @@ def generate_answers(gen: Generator, questions: list[dict], language: str, model
       texts = gen.generate_text(convs, sampling, [temps[i] for i in rows])
       for i, text in zip(rows, texts):
         turns[i].append(text)
-    with open(out_path, "a", encoding="utf-8") as f:
+    with jsonl.Appender(out_path) as w:
       for q, ts in zip(chunk, turns):
-        f.write(json.dumps(mt_bench.answer_record(q["question_id"], model_id, ts), ensure_ascii=False) + "\n")
+        w.write(mt_bench.answer_record(q["question_id"], model_id, ts))
     done.update({q["question_id"]: ts for q, ts in zip(chunk, turns)})
     bar.update(len(chunk))
   bar.close()

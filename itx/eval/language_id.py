@@ -122,3 +122,11 @@ def fidelity(answers: Sequence[str], question_langs: Sequence[str],
   else:
     raise ValueError(f"undetermined must be 'exclude' or 'miss', not {undetermined!r}")
   return c["match"] / denom if denom else float("nan")
+
+
+@functools.lru_cache(maxsize=1)
+def supported_languages() -> frozenset[str]:
+  """The lowercase codes the identifier knows (py3langid's model: ISO 639-1 and a few 639-3);
+  `identify` with any other candidate raises ValueError."""
+  from py3langid.langid import MODEL_FILE, LanguageIdentifier
+  return frozenset(LanguageIdentifier.from_model_file(MODEL_FILE).nb_classes)

@@ -9,16 +9,15 @@ A benchmark root holds one folder per language, as MT-Bench-X's `data/`:
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
 import uuid
 from typing import Mapping, Sequence
 
-from itx.data.jsonl import RecordError
+from itx.data.languages import STUDY_LANGUAGES
+from itx.eval import jsonl
 
-LANGUAGES = ("EN", "DE", "FR", "IT", "ES")
 # File order of MT-Bench: ten questions each, ids 81..160.
 CATEGORIES = ("writing", "roleplay", "reasoning", "math", "coding", "extraction", "stem",
               "humanities")
@@ -30,6 +29,7 @@ TEMPERATURES = {"writing": 0.7, "roleplay": 0.7, "extraction": 0.0, "math": 0.0,
 MAX_NEW_TOKENS = 1024
 FIRST_QUESTION = 81
 _DIR = re.compile(r"^mt_bench_([A-Za-z]+)$")
+_PATH_LANG = re.compile(r"mt_bench_([A-Za-z]+)")
 
 
 def bench_dir(root: str, lang: str) -> str:
@@ -37,34 +37,12 @@ def bench_dir(root: str, lang: str) -> str:
 
 
 def available_languages(root: str) -> list[str]:
-  """Languages with a question file under `root`, in LANGUAGES order first, then the rest."""
+  """Languages with a question file under `root`, the study's five in their order first, then the
+  rest."""
   found = [m.group(1) for d in sorted(os.listdir(root)) if (m := _DIR.match(d))
            and os.path.exists(os.path.join(root, d, "question.jsonl"))]
-  return [l for l in LANGUAGES if l in found] + [l for l in found if l not in LANGUAGES]
-
-
-def parse_jsonl_lines(lines, path: str) -> list[dict]:
-  """Every non-blank line (bytes or str) parsed as JSON; a line that is not UTF-8 or not JSON raises
-  RecordError naming the file and line."""
-  rows = []
-  for i, line in enumerate(lines, 1):
-    if isinstance(line, bytes):
-      try:
-        line = line.decode("utf-8")
-      except UnicodeDecodeError as e:
-        raise RecordError(path, i, "<bytes>", f"not UTF-8 (byte {e.start + 1} of the line: "
-                                              f"{line[e.start:e.start + 1]!r})") from None
-    if line.strip():
-      try:
-        rows.append(json.loads(line))
-      except json.JSONDecodeError as e:
-        raise RecordError(path, i, "<json>", f"invalid JSON: {e.msg} (column {e.colno})") from None
-  return rows
-
-
-def read_jsonl(path: str) -> list[dict]:
-  with open(path, "rb") as f:
-    return parse_jsonl_lines(f, path)
+  return ([l for l in STUDY_LANGUAGES if l in found]
+          + [l for l in found if l not in STUDY_LANGUAGES])
 
 
 def question_number(question_id) -> int:
@@ -78,6 +56,21 @@ def question_language(question_id) -> str | None:
   return parts[1] if len(parts) == 2 else None
 
 
+def record_language(record: Mapping, path: str | None = None, default: str | None = None) -> str:
+  """Language of a judgment or vote: its question id's suffix ("81_DE"), else `mt_bench_<LANG>` in
+  the file's path, else `default`."""
+  lang = question_language(record["question_id"])
+  if lang:
+    return lang
+  m = _PATH_LANG.search(os.path.abspath(path)) if path else None
+  if m:
+    return m.group(1)
+  if default:
+    return default
+  raise ValueError(f"{path}: no language for question {record['question_id']!r} (neither its id "
+                   "nor the path names one): pass the language")
+
+
 def category_of(question_id) -> str:
   """MT-Bench category from the question number (ten per category from 81); prefer the
   question file's own `category` field when it is at hand."""
@@ -89,18 +82,24 @@ def category_of(question_id) -> str:
 
 def load_questions(root: str, lang: str) -> list[dict]:
   """Questions of one language: [{"question_id", "category", "turns": [q1, q2], ...}]."""
-  return read_jsonl(os.path.join(bench_dir(root, lang), "question.jsonl"))
+  return jsonl.read(os.path.join(bench_dir(root, lang), "question.jsonl"))
+
+
+def question_categories(root: str) -> dict:
+  """{question_id: category} from every question file under a benchmark root."""
+  return {q["question_id"]: q["category"] for lang in available_languages(root)
+          for q in load_questions(root, lang)}
 
 
 def load_reference_answers(root: str, lang: str, name: str = "gpt-4") -> dict[str, list[str]]:
   """{question_id: [reference turn 1, reference turn 2]} from reference_answer/<name>.jsonl."""
   path = os.path.join(bench_dir(root, lang), "reference_answer", f"{name}.jsonl")
-  return {r["question_id"]: answer_turns(r) for r in read_jsonl(path)}
+  return {r["question_id"]: answer_turns(r) for r in jsonl.read(path)}
 
 
 def load_judge_prompts(root: str, lang: str, file: str = "judge_prompts.jsonl") -> dict[str, dict]:
   """{prompt name: {"name", "type", "system_prompt", "prompt_template", "output_format", ...}}."""
-  return {p["name"]: p for p in read_jsonl(os.path.join(bench_dir(root, lang), file))}
+  return {p["name"]: p for p in jsonl.read(os.path.join(bench_dir(root, lang), file))}
 
 
 def generation_settings(category: str) -> dict:
@@ -131,16 +130,13 @@ def write_answers(path: str, model_id: str, answers: Mapping) -> None:
   """Write {question_id: [turn texts]} as a model_answer file, sorted by question number
   (replaces the file; written to a temporary file first so a crash leaves the old one)."""
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  tmp = path + ".tmp"
-  with open(tmp, "w", encoding="utf-8") as f:
-    for qid in sorted(answers, key=lambda q: (question_number(q), str(q))):
-      f.write(json.dumps(answer_record(qid, model_id, answers[qid]), ensure_ascii=False) + "\n")
-  os.replace(tmp, path)
+  jsonl.rewrite(path, (answer_record(qid, model_id, answers[qid])
+                       for qid in sorted(answers, key=lambda q: (question_number(q), str(q)))))
 
 
 def read_answers(path: str) -> dict:
   """{question_id: model_answer record}; a later line for the same question wins (as FastChat)."""
-  return {r["question_id"]: r for r in read_jsonl(path)}
+  return {r["question_id"]: r for r in jsonl.read(path)}
 
 
 def load_model_answers(answer_dir: str) -> dict[str, dict]:

@@ -1,7 +1,8 @@
 """A reference-based rule judge for evaluation sets whose answers are checkable. It returns a
 judgment text ending in "Rating: [[s]]", so its output goes into the same judgment files and
-aggregation as an LLM judge's, and `RuleJudge` has the same interface as `OpenAIJudge`
-(JudgeRequest -> judgment text).
+aggregation code as an LLM judge's, and `RuleJudge` has the same interface as `OpenAIJudge`
+(JudgeRequest -> judgment). Its lines carry the prompt name "rule-v1", so aggregation keys them
+`rule_<LANG>_...`: they are never reported as MT-Bench scores.
 
 Scores (1..10):
   1   empty answer (nothing left after normalisation), or an answer identified as written in a
@@ -18,12 +19,14 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from itx.eval import language_id, mt_bench, text_metrics
+from itx.data.languages import STUDY_LANGUAGES
+from itx.eval import language_id, text_metrics
 from itx.eval.judge_requests import JudgeRequest
+from itx.eval.judgments import RULE_PROMPT
 
 
 def rule_score(answer: str, reference: str, language: str | None = None,
-               candidates: Sequence[str] = mt_bench.LANGUAGES) -> tuple[int, str]:
+               candidates: Sequence[str] = STUDY_LANGUAGES) -> tuple[int, str]:
   """(score 1..10, reason) for `answer` against `reference` (see the module docstring).
 
   Args:
@@ -46,7 +49,7 @@ def rule_score(answer: str, reference: str, language: str | None = None,
 
 
 def rule_judgment(answer: str, reference: str, language: str | None = None,
-                  candidates: Sequence[str] = mt_bench.LANGUAGES) -> str:
+                  candidates: Sequence[str] = STUDY_LANGUAGES) -> str:
   """A judgment text "<reason> Rating: [[s]]" (parsed by `judge_requests.parse_score`)."""
   score, reason = rule_score(answer, reference, language, candidates)
   return f"{reason} Rating: [[{score}]]"
@@ -56,9 +59,9 @@ class RuleJudge:
   """Judge callable: JudgeRequest -> judgment text, from the request's answer, reference and
   language. Requests without a reference answer raise ValueError."""
 
-  name = "rule-v1"
+  name = RULE_PROMPT
 
-  def __init__(self, candidates: Sequence[str] = mt_bench.LANGUAGES, check_language: bool = True):
+  def __init__(self, candidates: Sequence[str] = STUDY_LANGUAGES, check_language: bool = True):
     self.candidates = tuple(candidates)
     self.check_language = check_language
 

@@ -1,43 +1,108 @@
-"""`python -m itx.serve --workdir=DIR [--port=8000] [--host=127.0.0.1] [--name=NAME]`
+"""Serves trained runs as an OpenAI-compatible API, with the side-by-side comparison page at `/`.
 
-Serves the checkpoint in DIR as an OpenAI-compatible chat-completions endpoint
-(`POST /v1/chat/completions`, `GET /v1/models`), so that any OpenAI client, and itx's own judge
-client, can talk to it.
+  python -m itx.serve --workdir=DIR [--port=8000]                  # one run, named after DIR
+  python -m itx.serve --run=EN=runs/sft_en --run=PAR=runs/sft_par  # several runs side by side
+  itx serve --run=...                                              # the same
+
+Binds 127.0.0.1 unless told otherwise; any other address requires --api_key.
 """
 
 from __future__ import annotations
 
-import argparse
+import ipaddress
 import logging
 import os
 
-from itx.inference import load_run, local_mesh
-from itx.serve.server import make_server
+from absl import app, flags
+
+from itx.cli import parse_flags
+
+_RUN = flags.DEFINE_multi_string("run", [], "NAME=WORKDIR of a run to serve (repeatable).")
+_WORKDIR = flags.DEFINE_string("workdir", None, "Shorthand for one run named after the directory (or --name).")
+_NAME = flags.DEFINE_string("name", None, "The model name of --workdir (default: the directory's name).")
+_STEP = flags.DEFINE_integer("step", None, "Checkpoint step (default: the latest).")
+_HOST = flags.DEFINE_string("host", "127.0.0.1", "Address to bind; anything but loopback requires --api_key.")
+_PORT = flags.DEFINE_integer("port", 8000, "Port (0: a free one).")
+_API_KEY = flags.DEFINE_string("api_key", None, "Clients must send `Authorization: Bearer KEY`.")
+_SLOTS = flags.DEFINE_integer("slots", 16, "Rows decoded together per run (rounded up to the data shards).")
+_MAX_LEN = flags.DEFINE_integer("max_len", None, "Positions per row, prompt + answer (default: the run's seq_len).")
+_MAX_WAITING = flags.DEFINE_integer("max_waiting", 256, "Waiting rows per run beyond which requests get 503.")
+_MAX_TOKENS = flags.DEFINE_integer("max_tokens", 1024, "Cap on a request's max_tokens.")
+_MAX_BODY = flags.DEFINE_integer("max_body_bytes", 1 << 20, "Largest request body accepted.")
+_GROUPS = flags.DEFINE_list("groups", None, "Tag-conditioning groups of every run, overriding config.data.groups.")
 
 
-def main(argv=None) -> None:
-  p = argparse.ArgumentParser(prog="python -m itx.serve", description=__doc__,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
-  p.add_argument("--workdir", required=True)
-  p.add_argument("--step", type=int, default=None)
-  p.add_argument("--host", default="127.0.0.1")
-  p.add_argument("--port", type=int, default=8000)
-  p.add_argument("--name", default=None, help="the model name clients send (default: the workdir's name)")
-  p.add_argument("--max_new_tokens", type=int, default=1024)
-  args = p.parse_args(argv)
-  logging.basicConfig(level=logging.INFO)
-  run = load_run(args.workdir, args.step, mesh_overrides=local_mesh())
-  name = args.name or os.path.basename(os.path.abspath(args.workdir))
-  server = make_server(run.generator(), name, host=args.host, port=args.port,
-                       max_new_tokens_limit=args.max_new_tokens)
-  print(f"serving {args.workdir} as {name!r} on http://{args.host}:{server.server_address[1]}/v1", flush=True)
+def parse_runs(specs: list[str], workdir: str | None, name: str | None) -> list[tuple[str, str]]:
+  """[(name, workdir)] from --run NAME=WORKDIR flags and the --workdir shorthand."""
+  runs = []
+  for spec in specs:
+    n, sep, w = spec.partition("=")
+    if not sep or not n or not w:
+      raise app.UsageError(f"--run={spec!r}: expected NAME=WORKDIR")
+    runs.append((n, w))
+  if workdir:
+    runs.append((name or os.path.basename(os.path.abspath(workdir)), workdir))
+  if not runs:
+    raise app.UsageError("nothing to serve: give --run=NAME=WORKDIR or --workdir=DIR")
+  for n, w in runs:
+    if not os.path.isdir(w):
+      raise app.UsageError(f"--run {n}: {w} is not a directory")
+  return runs
+
+
+def is_loopback(host: str) -> bool:
+  if host == "localhost":
+    return True
   try:
-    server.serve_forever()
-  except KeyboardInterrupt:
-    pass
-  finally:
-    server.server_close()
+    return ipaddress.ip_address(host).is_loopback
+  except ValueError:
+    return False
+
+
+def main(argv) -> None:
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  if not is_loopback(_HOST.value) and not _API_KEY.value:
+    raise app.UsageError(f"--host={_HOST.value} is reachable from other machines: give --api_key too")
+  runs = parse_runs(_RUN.value, _WORKDIR.value, _NAME.value)
+  logging.getLogger().setLevel(logging.WARNING)
+  logging.getLogger("itx").setLevel(logging.INFO)
+  import uvicorn  # after flag parsing: keeps `--help` fast
+
+  from itx.inference import load_run, local_mesh
+  from itx.serve.app import create_app
+  from itx.serve.registry import serve_loaded_run
+  served = []
+  for n, w in runs:
+    loaded = load_run(w, _STEP.value, mesh_overrides=local_mesh())
+    served.append(serve_loaded_run(n, loaded, slots=_SLOTS.value, max_len=_MAX_LEN.value,
+                                   max_waiting=_MAX_WAITING.value, groups=_GROUPS.value, workdir=w))
+  api = create_app(served, api_key=_API_KEY.value, max_tokens=_MAX_TOKENS.value, max_body_bytes=_MAX_BODY.value)
+  ids = ", ".join(m["id"] for m in _model_ids(served))
+  config = uvicorn.Config(api, host=_HOST.value, port=_PORT.value, log_level="warning")
+  server = uvicorn.Server(config)
+
+  # Announce the bound port (useful with --port=0) once uvicorn listens.
+  startup = server.startup
+
+  async def announced(sockets=None):
+    await startup(sockets)
+    port = server.servers[0].sockets[0].getsockname()[1] if server.servers else _PORT.value
+    print(f"serving {ids} on http://{_HOST.value}:{port}/v1 (comparison page: http://{_HOST.value}:{port}/)",
+          flush=True)
+
+  server.startup = announced
+  server.run()
+
+
+def _model_ids(served):
+  from itx.serve.registry import model_table
+  return [m.card() for m in model_table(served).values()]
+
+
+def run() -> None:
+  app.run(main, flags_parser=parse_flags)
 
 
 if __name__ == "__main__":
-  main()
+  run()

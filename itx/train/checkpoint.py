@@ -24,7 +24,15 @@ class Checkpointer:
   def latest_step(self) -> int | None:
     return self.manager.latest_step()
 
+  def should_save(self, step: int) -> bool:
+    """Whether `save(step)` would write a checkpoint without `force`."""
+    return self.manager.should_save(step)
+
   def save(self, step: int, state, data_iter, config, *, force: bool = False) -> bool:
+    """Saves `step` (when due, or always with `force`); False when it is not due or already saved
+    (a forced save right after a periodic one must not fail: orbax refuses to save a step twice)."""
+    if step in self.manager.all_steps():
+      return False
     args = ocp.args.Composite(
         state=ocp.args.StandardSave(state),
         data=grain.checkpoint.CheckpointSave(data_iter),
@@ -61,14 +69,30 @@ def _restore_latest(workdir: str, step: int | None, **items):
 
 def restore_params(workdir: str, step: int | None = None, *, abstract_params=None, shardings=None):
   """The parameters saved in a run directory (latest step by default): placed in `shardings` when
-  given (with `abstract_params`), else as single-device arrays."""
+  given (with `abstract_params`), else on this process's first device (whatever the devices and
+  hosts of the run that saved them)."""
   if abstract_params is None:
-    args = ocp.args.StandardRestore()
-  else:
-    target = {"params": _sharded_target(abstract_params, shardings)}
-    args = ocp.args.PyTreeRestore(item=target, restore_args=ocp.checkpoint_utils.construct_restore_args(target),
-                                  partial_restore=True)
+    abstract_params, shardings = _saved_params_on_one_device(workdir, step)
+  target = {"params": _sharded_target(abstract_params, shardings)}
+  args = ocp.args.PyTreeRestore(item=target, restore_args=ocp.checkpoint_utils.construct_restore_args(target),
+                                partial_restore=True)
   return _restore_latest(workdir, step, state=args).state["params"]
+
+
+def _saved_params_on_one_device(workdir: str, step: int | None):
+  """(abstract params, shardings) of a checkpoint's parameters, every leaf on one local device."""
+  directory = os.path.join(os.path.abspath(workdir), "checkpoints")
+  manager = ocp.CheckpointManager(directory)
+  try:
+    step = manager.latest_step() if step is None else step
+  finally:
+    manager.close()
+  if step is None:
+    raise FileNotFoundError(f"no checkpoint in {workdir}/checkpoints")
+  meta = ocp.StandardCheckpointer().metadata(os.path.join(directory, str(step), "state")).item_metadata["params"]
+  one = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+  abstract = jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype), meta)
+  return abstract, jax.tree.map(lambda _: one, abstract)
 
 
 def restore_config(workdir: str, step: int | None = None) -> dict:

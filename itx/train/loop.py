@@ -11,8 +11,10 @@ import threading
 import time
 
 import jax
+import jax.numpy as jnp
 import ml_collections
 import numpy as np
+from jax.experimental import multihost_utils
 from tqdm.auto import tqdm
 
 from itx import config as config_lib
@@ -26,28 +28,64 @@ from itx.train.checkpoint import Checkpointer, restore_params
 from itx.train.hooks import Hook, HookContext, StopTraining, run_hooks
 from itx.train.metrics import MetricsWriter, peak_flops_per_device, read_metrics
 from itx.train.objectives import Objective
+from itx.train.validation import validation_hook
 
 log = logging.getLogger(__name__)
 
 HF_BASE_CONFIG = "hf_base_config.json"  # the config.json of an hf: initialisation, for export
 
 
-class _StopOnSignal:
-  """Turns SIGTERM (how TPU and cluster schedulers preempt a job) into a request to stop after the
-  current step, so the loop can save a checkpoint first. Main thread only; restored on exit."""
+class Preemption:
+  """SIGTERM (how TPU and cluster schedulers preempt a job) as a request to stop after a step that
+  every host agrees on, so that all hosts save the same checkpoint and leave the loop together
+  (a host stopping alone would leave the others waiting in their next collective forever).
+
+  One host: a Python handler sets a flag (main thread only; restored by `close`). Several hosts:
+  JAX's preemption sync manager, started by jax.distributed, catches SIGTERM on any host and
+  agrees on a step (the furthest any host has reached, plus one); `reached(step)` must then be
+  called at every step on every host.
+  """
 
   def __init__(self):
     self.requested = False
     self._previous = None
-    if threading.current_thread() is threading.main_thread():
+    self.multihost = jax.process_count() > 1
+    if not self.multihost and threading.current_thread() is threading.main_thread():
       self._previous = signal.signal(signal.SIGTERM, self._handle)
 
   def _handle(self, signum, frame):
     self.requested = True
 
-  def restore(self):
+  def reached(self, step: int) -> bool:
+    if self.multihost:
+      return multihost_utils.reached_preemption_sync_point(step)
+    return self.requested
+
+  def close(self):
     if self._previous is not None:
       signal.signal(signal.SIGTERM, self._previous)
+
+
+class Diverged(RuntimeError):
+  """A non-finite loss, gradient norm or parameter: the run stops without saving that state."""
+
+
+def _check_finite(step: int, metrics: dict, params=None) -> None:
+  """Raises Diverged naming `step` when its loss or gradient norm (or, when given, any of the
+  parameters the step produced) is not finite."""
+  values = jax.device_get({k: metrics[k] for k in ("loss", "grad_norm") if k in metrics})
+  bad = {k: float(v) for k, v in values.items() if not np.isfinite(v)}
+  if params is not None and not bool(_all_finite(params)):
+    bad["parameters"] = "non-finite"
+  if bad:
+    raise Diverged(f"training diverged at step {step}: " + ", ".join(f"{k} {v}" for k, v in bad.items())
+                   + "; stopped without saving this state (try a lower train.learning_rate or "
+                   "train.clip_norm > 0)")
+
+
+@jax.jit
+def _all_finite(tree):
+  return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]))
 
 
 def _initial_state(c, run: Assembled, workdir: str):
@@ -111,15 +149,21 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool | N
   progress = config.log.progress_bar if progress is None else progress
   os.makedirs(workdir, exist_ok=True)
 
-  c, _, sources, weights = prepare(config, progress=progress)
+  c, tok, sources, weights = prepare(config, progress=progress)
   mesh = sharding.make_mesh(c.mesh)
   config_lib.check_batch_fits_mesh(c, mesh)
   run = assemble(c, mesh, objective=objective)
+  validation = validation_hook(c, tok, run, progress=progress)
+  hooks = (*hooks, validation) if validation else tuple(hooks)
 
+  # Every host draws the same global batch and feeds its own rows of it: the batches, and so the
+  # losses, are those of one host with all the devices, whatever the number of hosts (packing a
+  # host's share of the examples on its own would give other rows).
+  hosts, host = jax.process_count(), jax.process_index()
+  local_rows = c.train.batch_size // hosts
   data_iter = pipeline.batches(
-      sources, weights, rows=c.train.batch_size // jax.process_count(), seq_len=c.data.seq_len,
-      packing=c.data.packing, num_packing_bins=c.data.num_packing_bins, shuffle=c.data.shuffle,
-      seed=c.data.seed, process_index=jax.process_index(), process_count=jax.process_count())
+      sources, weights, rows=c.train.batch_size, seq_len=c.data.seq_len, packing=c.data.packing,
+      num_packing_bins=c.data.num_packing_bins, shuffle=c.data.shuffle, seed=c.data.seed)
 
   ckpt = Checkpointer(workdir, c.checkpoint)
   start = ckpt.latest_step()
@@ -131,53 +175,65 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool | N
     state = _initial_state(c, run, workdir)
   log.info("itx run in %s\n%s", workdir, _summary(c, run, sources))
 
-  writer = MetricsWriter(workdir, tensorboard=c.log.tensorboard, resume_step=start)
+  writer = MetricsWriter(workdir, tensorboard=c.log.tensorboard, resume_step=start,
+                         wandb_project=c.log.get("wandb", ""), config=c.to_dict())
   flops_per_token = run.model_cfg.flops_per_token(c.data.seq_len)
   peak = peak_flops_per_device(c.log) * jax.device_count()
   end = c.train.steps if stop_after is None else min(c.train.steps, stop_after)
   last: dict = {}
   window_tokens, window_start = 0.0, None
-  bar = tqdm(total=c.train.steps, initial=start, desc="train", disable=not progress or jax.process_index() != 0)
-  stop = _StopOnSignal()
+  unchecked = None  # (step, metrics) of the latest step whose loss is not yet known to be finite
+  bar = tqdm(total=c.train.steps, initial=start, desc="train", disable=not progress or host != 0)
+  preemption = Preemption()
   try:
     for step in range(start + 1, end + 1):
-      if stop.requested:  # preempted (SIGTERM): checkpoint where we are, resume later from here
-        ckpt.save(step - 1, state, data_iter, c, force=True)
-        log.warning("stopped by signal after step %d; checkpoint saved, rerun to resume", step - 1)
-        break
-      local = next(data_iter)
-      window_tokens += float(np.count_nonzero(local["segment_ids"])) * jax.process_count()
+      global_batch = next(data_iter)
+      local = {k: v[host * local_rows:(host + 1) * local_rows] for k, v in global_batch.items()}
+      window_tokens += float(np.count_nonzero(global_batch["segment_ids"]))
       batch = {k: jax.make_array_from_process_local_data(run.batch_sharding, v) for k, v in local.items()}
       state, metrics = run.step(state, batch)
+      if unchecked:  # the previous step has finished (or nearly): checking it costs no overlap
+        _check_finite(*unchecked)
+      unchecked = (step, metrics)
       if window_start is None:  # the first step compiles: time from its end
         jax.block_until_ready(metrics)
         window_start, window_tokens = time.perf_counter(), 0.0
       logged: dict = {}
       if step % c.log.every_steps == 0 or step == end:
         logged = jax.device_get(metrics)
+        _check_finite(step, logged)
         elapsed = time.perf_counter() - window_start
         if window_tokens and elapsed > 0:
           logged["tokens_per_s"] = window_tokens / elapsed
           if peak:
             logged["mfu"] = logged["tokens_per_s"] * flops_per_token / peak
         window_tokens, window_start = 0.0, time.perf_counter()
-      stopping = False
+      stop = ""
       try:
         logged.update(run_hooks(hooks, HookContext(step, state, logged, c, workdir, run), end))
       except StopTraining as e:
-        log.warning("stopped by a hook after step %d: %s", step, e)
-        stopping = True
+        stop = f"stopped by a hook after step {step}: {e}"
+      preempted = preemption.reached(step)  # on every host at every step, as the sync protocol needs
+      if preempted and not stop:
+        stop = f"stopped by signal after step {step}; checkpoint saved, rerun to resume"
       if logged:
         writer.write(step, logged)
         last = {"step": step, **{k: float(v) for k, v in logged.items()}}
         if "loss" in logged:
           bar.set_postfix(loss=f"{last['loss']:.3f}")
-      ckpt.save(step, state, data_iter, c, force=step == end or stopping)
+      force = step == end or bool(stop)
+      if force or ckpt.should_save(step):  # a checkpoint only of a state known to be finite
+        _check_finite(step, metrics, state.params)
+        unchecked = None
+        ckpt.save(step, state, data_iter, c, force=force)
       bar.update(1)
-      if stopping:
+      if stop:
+        log.warning(stop)
         break
+    if unchecked:
+      _check_finite(*unchecked)
   finally:
-    stop.restore()
+    preemption.close()
     bar.close()
     ckpt.close()
     writer.close()

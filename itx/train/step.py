@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from itx.data.pipeline import BATCH_FIELDS
 from itx.sharding import replicated
 from itx.train.objectives import Objective, next_token_loss
 from itx.train.optim import merge, trainable_part
@@ -72,7 +73,7 @@ def make_train_step(model: nn.Module, tx: optax.GradientTransformation, schedule
                "grad_norm": optax.tree.norm(grads), "learning_rate": schedule(state.step)}
     return TrainState(step=state.step + 1, params=params, opt_state=opt_state), metrics
 
-  fields = batch_fields or ("inputs", "targets", "weights", "segment_ids", "positions")
+  fields = batch_fields or BATCH_FIELDS
   batch_shardings = {k: batch_sharding for k in fields}
   jitted = jax.jit(step, in_shardings=(shardings, batch_shardings), out_shardings=(shardings, replicated(mesh)),
                    donate_argnums=0)

@@ -8,6 +8,8 @@ layouts real data uses, and is named in configs as `builtin:NAME` (its `train.js
   toy        a small English instruction set of checkable skills (itx.worlds.toy)
   polyglot   tasks in EN, DE, FR, IT, ES in the layouts of Lima-X, Bactrian-X, MT-Bench-X
              (itx.worlds.polyglot)
+  opinions   OpinionGPT's eleven groups answering opinion questions in the five languages
+             (itx.worlds.opinions)
 
 This registry names each world's module and imports it only when the world is asked for: the
 generators are heavy to import, and no world module needs to import the registry.
@@ -24,6 +26,7 @@ PREFIX = "builtin:"
 WORLDS = {
     "toy": "itx.worlds.toy",
     "polyglot": "itx.worlds.polyglot",
+    "opinions": "itx.worlds.opinions",
 }
 
 

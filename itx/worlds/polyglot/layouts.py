@@ -10,7 +10,7 @@ import json
 import os
 import random
 
-from itx.data.languages import SYSTEM_MESSAGES, compositions  # one per language: training = evaluation = serving
+from itx.data.languages import SYSTEM_MESSAGES, compositions, sampled_languages  # one per language: training = evaluation = serving
 from itx.worlds.locale_data import LANGS
 from itx.worlds.polyglot.families import FAMILIES
 from itx.worlds.polyglot.task import Instance, instance_rng, split_instruction
@@ -61,13 +61,6 @@ def _turn_counts(instances: list[Instance], seed: int, two_turn_fraction: float)
           for inst in instances}
 
 
-def _sampled_languages(instances: list[Instance], langs: tuple, seed: int, name: str) -> list[str]:
-  """One language per instance, balanced (so every language appears once n >= len(langs))."""
-  pool = [langs[i % len(langs)] for i in range(len(instances))]
-  random.Random(f"{seed}/{name}").shuffle(pool)
-  return pool
-
-
 def write_limax(out_dir: str, r: Renderer, splits: dict[str, list[Instance]], two_turn_fraction: float) -> dict:
   """Writes limax/{train,val}_limax_<CFG>.jsonl; returns {file name: records}."""
   counts = {}
@@ -75,7 +68,7 @@ def write_limax(out_dir: str, r: Renderer, splits: dict[str, list[Instance]], tw
     turns = _turn_counts(instances, r.seed, two_turn_fraction)
     for name, (langs, sampled) in COMPOSITIONS.items():
       if sampled:
-        chosen = _sampled_languages(instances, langs, r.seed, f"{split}/{name}")
+        chosen = sampled_languages(len(instances), langs, r.seed, split, name)
         rows = (chat_record(r, inst, lang, turns[inst.id]) for inst, lang in zip(instances, chosen))
       else:
         rows = (chat_record(r, inst, lang, turns[inst.id]) for inst in instances for lang in langs)

@@ -1,0 +1,157 @@
+"""The compiled functions of the serving engine: prefill into cache slots, one decode step over all
+slots, and scoring a prompt (log-probabilities of its tokens).
+
+The decode cache has a fixed shape, `slots` rows x `max_len` positions (the layout of
+`itx.models.decoder.init_cache`: slot s of a row holds position s), so admitting or finishing a request
+never recompiles the step. Prefill compiles once per (rows, prompt length) bucket. Each row samples
+with its own temperature, top-k, top-p and PRNG stream, so a row's tokens do not depend on which
+other rows share the step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import inspect
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from itx.models.decoder import init_cache
+
+TOP_LOGPROBS = 5  # alternatives reported per token (OpenAI's limit for completions)
+
+
+@dataclasses.dataclass
+class RowSampling:
+  """Per-row sampling parameters as arrays [rows] (numpy on the host)."""
+  temperature: np.ndarray  # float32; 0 = greedy
+  top_k: np.ndarray        # int32; 0 = no cut
+  top_p: np.ndarray        # float32; 1 = no cut
+  seed: np.ndarray         # uint32: the row's PRNG stream ...
+  stream: np.ndarray       # int32: ... and its choice index (n > 1 draws differ)
+  counter: np.ndarray      # int32: index of the token being drawn
+
+  @classmethod
+  def empty(cls, rows: int) -> "RowSampling":
+    return cls(np.zeros(rows, np.float32), np.zeros(rows, np.int32), np.ones(rows, np.float32),
+               np.zeros(rows, np.uint32), np.zeros(rows, np.int32), np.zeros(rows, np.int32))
+
+  def tree(self) -> dict:
+    return dataclasses.asdict(self)
+
+
+def _filter(scaled, top_k, top_p):
+  """Sets to -inf the logits outside each row's top-k and top-p nucleus. scaled [b, V]."""
+  v = scaled.shape[-1]
+  ordered = -jnp.sort(-scaled, axis=-1)  # descending
+  rank = jnp.arange(v)[None, :]
+  ordered = jnp.where((top_k[:, None] > 0) & (rank >= top_k[:, None]), -jnp.inf, ordered)
+  probs = jax.nn.softmax(ordered, axis=-1)
+  before = jnp.cumsum(probs, axis=-1) - probs  # mass of the better tokens: the first is always kept
+  keep = (before < top_p[:, None]) & jnp.isfinite(ordered)
+  threshold = jnp.min(jnp.where(keep, ordered, jnp.inf), axis=-1, keepdims=True)
+  return jnp.where(scaled < threshold, -jnp.inf, scaled)
+
+
+def sample_rows(logits, s: dict):
+  """Next tokens [b] from logits [b, V] with per-row parameters `s` (RowSampling arrays), plus the
+  model's log-probability of each chosen token [b] and its top alternatives ([b, K] ids, logprobs)."""
+  temperature = s["temperature"]
+  scaled = logits / jnp.maximum(temperature, 1e-6)[:, None]
+  needs_cut = jnp.any((s["top_k"] > 0) | (s["top_p"] < 1.0))
+  scaled = jax.lax.cond(needs_cut, _filter, lambda x, k, p: x, scaled, s["top_k"], s["top_p"])
+
+  def draw(seed, stream, counter, row):
+    key = jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), stream), counter)
+    return jax.random.categorical(key, row)
+
+  sampled = jax.vmap(draw)(s["seed"], s["stream"], s["counter"], scaled)
+  token = jnp.where(temperature > 0, sampled, jnp.argmax(logits, axis=-1)).astype(jnp.int32)
+  logp = jax.nn.log_softmax(logits, axis=-1)
+  chosen = jnp.take_along_axis(logp, token[:, None], axis=-1)[:, 0]
+  top_lp, top_ids = jax.lax.top_k(logp, TOP_LOGPROBS)
+  return token, chosen, top_ids, top_lp
+
+
+class Kernels:
+  """Compiled prefill / step / score of one model with its (sharded) parameters.
+
+  slots: rows of the decode cache (a multiple of `batch_multiple`, the data-parallel shards);
+  max_len: positions per row (prompt + generated tokens).
+  """
+
+  def __init__(self, model, params, *, slots: int, max_len: int, mesh=None, rules=(), batch_multiple: int = 1):
+    if slots % batch_multiple:
+      raise ValueError(f"slots={slots} must be a multiple of the {batch_multiple} data-parallel shards")
+    self.model, self.params, self.mesh, self.rules = model, params, mesh, rules
+    self.slots, self.max_len, self.batch_multiple = slots, max_len, batch_multiple
+    # A model with a bank of adapters takes one adapter index per row; the plain network does not.
+    self.takes_adapters = "adapter_ids" in inspect.signature(type(model).__call__).parameters
+    self._prefill = jax.jit(self._prefill_fn, donate_argnames=("cache",))
+    self._step = jax.jit(self._step_fn, donate_argnames=("cache",))
+    self._score = jax.jit(self._score_fn)
+    with self.context():
+      self.cache = jax.jit(lambda: init_cache(model.cfg, slots, max_len))()
+
+  def context(self) -> contextlib.ExitStack:
+    stack = contextlib.ExitStack()
+    if self.mesh is not None:
+      stack.enter_context(jax.set_mesh(self.mesh))
+    stack.enter_context(nn.logical_axis_rules(self.rules))
+    return stack
+
+  def _apply(self, params, tokens, segments, positions, adapters, **kw):
+    if self.takes_adapters:
+      kw["adapter_ids"] = adapters
+    return self.model.apply({"params": params}, tokens, segments, positions, **kw)
+
+  def _prefill_fn(self, params, cache, tokens, lengths, slots, adapters, s):
+    b, p = tokens.shape
+    positions = jnp.broadcast_to(jnp.arange(p), (b, p))
+    segments = (positions < lengths[:, None]).astype(jnp.int32)
+    fresh = init_cache(self.model.cfg, b, self.max_len)
+    logits, fresh = self._apply(params, tokens, segments, positions, adapters, cache=fresh,
+                                logit_indices=lengths - 1)
+    # Rows padded up to the bucket carry slot index `self.slots`: out of range, dropped.
+    cache = {"k": cache["k"].at[:, slots].set(fresh["k"], mode="drop"),
+             "v": cache["v"].at[:, slots].set(fresh["v"], mode="drop"),
+             "segment_ids": cache["segment_ids"].at[slots].set(fresh["segment_ids"], mode="drop")}
+    return sample_rows(logits[:, 0], s), cache
+
+  def _step_fn(self, params, cache, tokens, positions, live, adapters, s):
+    logits, cache = self._apply(params, tokens[:, None], live[:, None], positions[:, None], adapters, cache=cache)
+    return sample_rows(logits[:, 0], s), cache
+
+  def _score_fn(self, params, tokens, lengths, adapters):
+    b, p = tokens.shape
+    positions = jnp.broadcast_to(jnp.arange(p), (b, p))
+    segments = (positions < lengths[:, None]).astype(jnp.int32)
+    logp = jax.nn.log_softmax(self._apply(params, tokens, segments, positions, adapters), axis=-1)[:, :-1]
+    token_lp = jnp.take_along_axis(logp, tokens[:, 1:, None], axis=-1)[..., 0]
+    top_lp, top_ids = jax.lax.top_k(logp, TOP_LOGPROBS)
+    return token_lp, top_ids, top_lp
+
+  def prefill(self, tokens: np.ndarray, lengths: np.ndarray, slots: np.ndarray, adapters: np.ndarray,
+              sampling: RowSampling):
+    """tokens [B, P] (right-padded), lengths [B], slots [B] (the cache row of each prompt; `self.slots`
+    for padding rows), adapters [B] -> first tokens [B], their logprobs [B], top ids / logprobs [B, K]."""
+    with self.context():
+      out, self.cache = self._prefill(self.params, self.cache, tokens, lengths, slots, adapters, sampling.tree())
+    return jax.device_get(out)
+
+  def step(self, tokens: np.ndarray, positions: np.ndarray, live: np.ndarray, adapters: np.ndarray,
+           sampling: RowSampling):
+    """One decode step over every slot: tokens, positions, live (int32 0/1), adapters [slots] ->
+    next tokens [slots], their logprobs [slots], top ids / logprobs [slots, K]. Dead rows are masked."""
+    with self.context():
+      out, self.cache = self._step(self.params, self.cache, tokens, positions, live, adapters, sampling.tree())
+    return jax.device_get(out)
+
+  def score(self, tokens: np.ndarray, lengths: np.ndarray, adapters: np.ndarray):
+    """tokens [B, P] -> logprob of each token given the ones before it [B, P-1] (token t+1 at t),
+    top alternatives at each position ([B, P-1, K] ids and logprobs). One forward pass, no cache."""
+    with self.context():
+      return jax.device_get(self._score(self.params, tokens, lengths, adapters))

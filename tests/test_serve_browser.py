@@ -1,0 +1,88 @@
+"""The comparison page as a person uses it, in headless Chromium: type a question, tick three groups,
+ask, and read three streamed answers side by side. The screenshot lands in test-artifacts/."""
+
+import os
+import shutil
+import tempfile
+
+import pytest
+
+from serve_support import GROUPS, groups_run, loaded, served  # noqa: F401  (session fixtures)
+
+webdriver = pytest.importorskip("selenium.webdriver")
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = os.path.join(os.path.dirname(__file__), "..", "test-artifacts")
+
+
+@pytest.fixture
+def browser():
+  if not (os.path.exists(CHROMEDRIVER) and os.path.exists(CHROMIUM)):
+    pytest.skip("chromium and chromium-driver are not installed (make test installs them)")
+  from selenium.webdriver.chrome.service import Service
+  profile = tempfile.mkdtemp(prefix="itx-chromium-")
+  options = webdriver.ChromeOptions()
+  options.binary_location = CHROMIUM
+  for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               "--window-size=1400,1000", f"--user-data-dir={profile}"):
+    options.add_argument(flag)
+  driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)  # never a download
+  yield driver
+  driver.quit()
+  shutil.rmtree(profile, ignore_errors=True)
+
+
+def test_three_groups_answer_side_by_side(served, browser):  # noqa: F811
+  from selenium.webdriver.common.by import By
+  from selenium.webdriver.support.ui import Select, WebDriverWait
+  url, _ = served
+  browser.get(url + "/")
+  wait = WebDriverWait(browser, 120)
+  wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#choice-list input"))
+  browser.find_element(By.ID, "question").send_keys("What should a city spend its money on?")
+  chosen = [f"tiny:{g}" for g in GROUPS[:3]]
+  for model in chosen:
+    browser.find_element(By.CSS_SELECTOR, f"#choice-list input[value='{model}']").find_element(By.XPATH, "..").click()
+  Select(browser.find_element(By.ID, "language")).select_by_value("en")
+  max_tokens = browser.find_element(By.ID, "max-tokens")
+  max_tokens.clear()
+  max_tokens.send_keys("24")
+  browser.find_element(By.ID, "submit").click()
+
+  def finished(d):
+    cards = d.find_elements(By.CSS_SELECTOR, "#answers .answer")
+    return len(cards) == 3 and not d.find_elements(By.CSS_SELECTOR, "#answers .answer.streaming") and cards
+
+  cards = wait.until(finished)
+  assert [c.get_attribute("data-model") for c in cards] == chosen  # one column per choice, in order
+  for c in cards:
+    assert "failed" not in c.get_attribute("class"), c.text
+    assert c.find_element(By.CSS_SELECTOR, ".text").text.strip()
+    meta = c.find_element(By.CSS_SELECTOR, ".meta").text
+    assert " tokens" in meta and " s" in meta
+  assert browser.find_element(By.ID, "banner").get_attribute("hidden") is not None  # no error shown
+  os.makedirs(ARTIFACTS, exist_ok=True)
+  browser.save_screenshot(os.path.join(ARTIFACTS, "compare_page.png"))
+
+
+def test_a_failing_request_is_reported_on_the_page(served, browser):  # noqa: F811
+  from selenium.webdriver.common.by import By
+  from selenium.webdriver.support.ui import WebDriverWait
+  url, _ = served
+  browser.get(url + "/")
+  wait = WebDriverWait(browser, 60)
+  wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#choice-list input"))
+  # A question longer than the model takes: the server refuses it and the page says why.
+  browser.execute_script("document.getElementById('question').value = 'why '.repeat(2000);")
+  browser.find_element(By.CSS_SELECTOR, "#choice-list input[value='plain']").find_element(By.XPATH, "..").click()
+  browser.find_element(By.ID, "submit").click()
+  try:
+    wait.until(lambda d: d.find_element(By.ID, "banner").is_displayed())
+  finally:
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    browser.save_screenshot(os.path.join(ARTIFACTS, "compare_page_error.png"))
+  banner = browser.find_element(By.ID, "banner").text
+  assert "failed" in banner and "tokens" in banner
+  card = browser.find_element(By.CSS_SELECTOR, "#answers .answer")
+  assert "failed" in card.get_attribute("class")
