@@ -60,7 +60,7 @@ def main(argv):
   tmp = tempfile.mkdtemp()
   ref.save_pretrained(tmp)
   tok = train_bpe_tokenizer(["a b c"], tmp + "/tok", vocab_size=300)
-  mcfg = ModelConfig(**model_fields(hf_cfg.to_dict(), max_len=1024))
+  mcfg = ModelConfig(**model_fields(hf_cfg.to_dict()))
   c = base.get_config()
   mesh = sharding.make_mesh(c.mesh, jax.devices()[:1])
   rules = sharding.rules_from_config(c.mesh)

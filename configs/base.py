@@ -11,7 +11,9 @@ def get_config() -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
 
   c.model = ml_collections.ConfigDict(dict(
-      family="llama",          # the Hugging Face model_type (llama | mistral | qwen2); set by an hf: init
+      # the Hugging Face model_type (llama | mistral | qwen2 | qwen3 | gemma2 | gemma3_text); an hf: init
+      # sets it and the family options below from the checkpoint's config.json
+      family="llama",
       vocab_size=32000,        # replaced by the tokenizer's size when `vocab_from_tokenizer`
       vocab_from_tokenizer=True,
       # the vocabulary is padded to a multiple of this, so every tensor axis dividing it divides the
@@ -28,6 +30,23 @@ def get_config() -> ml_collections.ConfigDict:
       norm_eps=1e-5,
       tie_embeddings=False,
       qkv_bias=False,
+      # Family options (defaults: plain Llama). README "Model families" lists which family has which.
+      rope_scaling="none",     # none | linear | llama3 (Llama 3.x), on the full-attention layers
+      rope_factor=1.0,
+      rope_low_freq_factor=1.0,   # llama3 only
+      rope_high_freq_factor=4.0,  # llama3 only
+      rope_original_max_len=8192,  # llama3 only: the pre-training context length
+      rope_local_theta=0.0,    # unscaled rope base of sliding-window layers (Gemma 3); 0: as every layer
+      qk_norm=False,           # RMSNorm of query and key heads (Qwen3, Gemma 3)
+      norm_plus_one=False,     # RMSNorm scales by (1 + w) (Gemma)
+      embed_scale=False,       # embeddings times sqrt(d_model) (Gemma)
+      mlp_activation="silu",   # silu (SwiGLU) | gelu_tanh (GeGLU, Gemma)
+      post_norms=False,        # RMSNorm of the attention and MLP outputs as well (Gemma 2/3)
+      attn_logit_softcap=0.0,  # cap * tanh(score / cap); 0: none (Gemma 2)
+      final_logit_softcap=0.0,  # the same on the logits (Gemma 2)
+      query_pre_attn_scalar=0.0,  # attention scores scaled by its -1/2 power; 0: head_dim's (Gemma)
+      sliding_window=0,        # keys fewer than this many positions back; 0: all (Mistral, Gemma local layers)
+      layer_types=(),          # per layer full_attention | sliding_attention; (): all slide if sliding_window
       dtype="float32",         # compute dtype; bfloat16 on TPU/GPU
       param_dtype="float32",
       remat="none",            # none | full | dots

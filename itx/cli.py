@@ -5,7 +5,7 @@ form (`itx train ARGS` runs exactly `python -m itx.main ARGS`).
   itx eval    --config=configs/NAME.py --workdir=DIR                    evaluate a run per language
   itx serve   --workdir=DIR [--port=8000]                               an OpenAI-compatible server
   itx export  --workdir=DIR --out=HF_DIR [--dtype=bfloat16]             a run as a Hugging Face model
-  itx inspect --hf=HF_DIR [--seq_len=N]                                 what a checkpoint maps to
+  itx inspect --hf=HF_DIR                                               what a checkpoint maps to
   itx stats   --config=configs/NAME.py | --world=polyglot               data statistics
 
 Every subcommand takes absl flags (`--help` lists them); a bad flag is a one-line error, exit 2.

@@ -1,4 +1,4 @@
-"""JSON Lines, read with the file and line of every problem.
+"""JSON Lines, read with the file and line of every problem, and written atomically.
 
 A line that is not UTF-8 or not JSON becomes a `RecordError` naming the file and line (never a bare
 UnicodeDecodeError); blank lines are skipped.
@@ -7,7 +7,8 @@ UnicodeDecodeError); blank lines are skipped.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import os
+from collections.abc import Iterable, Iterator
 
 
 class RecordError(ValueError):
@@ -50,3 +51,15 @@ def read_jsonl(path: str) -> list:
     out.append(row)
   return out
 
+
+def write_jsonl(path: str, rows: Iterable) -> None:
+  """Writes the file whole or not at all (a temporary file renamed into place)."""
+  tmp = f"{path}.tmp-{os.getpid()}"
+  try:
+    with open(tmp, "w", encoding="utf-8") as f:
+      for row in rows:
+        f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    os.replace(tmp, path)
+  finally:
+    if os.path.exists(tmp):
+      os.remove(tmp)

@@ -1,5 +1,5 @@
 """`itx export --workdir=DIR --out=HF_DIR [--step=N] [--dtype=bfloat16]`: a run as a Hugging Face
-model directory; `itx inspect --hf=HF_DIR [--seq_len=N]`: the itx model fields a checkpoint maps to
+model directory; `itx inspect --hf=HF_DIR`: the itx model fields a checkpoint maps to
 (or the option that itx refuses). Also `python -m itx.hf export|inspect ...`.
 """
 
@@ -18,7 +18,6 @@ _STEP = flags.DEFINE_integer("step", None, "export: checkpoint step (default: th
 _DTYPE = flags.DEFINE_enum("dtype", None, ["float32", "bfloat16", "float16"], "export: weight dtype")
 _MAX_SHARD_GB = flags.DEFINE_float("max_shard_gb", 2.0, "export: largest safetensors shard, in GiB")
 _HF = flags.DEFINE_string("hf", None, "inspect: a Hugging Face model directory")
-_SEQ_LEN = flags.DEFINE_integer("seq_len", None, "inspect: the longest sequence itx will run")
 
 _VERBS = ("export", "inspect")
 
@@ -38,8 +37,7 @@ def main(argv) -> None:
     else:
       if not _HF.value:
         raise app.UsageError("inspect needs --hf")
-      fields = config_map.model_fields(config_map.read_config(_HF.value), where=f"{_HF.value}/config.json",
-                                       max_len=_SEQ_LEN.value)
+      fields = config_map.model_fields(config_map.read_config(_HF.value), where=f"{_HF.value}/config.json")
       print(json.dumps(fields, indent=2))
   except (FileNotFoundError, FileExistsError, config_map.UnsupportedCheckpoint) as err:
     print(f"itx: {err}", file=sys.stderr)

@@ -30,7 +30,8 @@ def _vocab_rows(cfg: ModelConfig):
 
 
 def _param_map(cfg: ModelConfig) -> dict:
-  """itx path -> (HF name, per-layer?, HF->itx, itx->HF)."""
+  """itx path -> (HF name, per-layer?, HF->itx, itx->HF). Norm scales are stored as the checkpoint
+  stores them (Gemma's w of a (1 + w) norm stays w: itx's RMSNorm adds the one, model.norm_plus_one)."""
   d, h, kv, hd = cfg.d_model, cfg.n_heads, cfg.n_kv_heads, cfg.head_size
   ident = (lambda w: w, lambda w: w)
   t = (lambda w: w.T, lambda w: w.T)
@@ -57,6 +58,13 @@ def _param_map(cfg: ModelConfig) -> dict:
       ("layers", "mlp", "up_proj", "kernel"): (layer + "mlp.up_proj.weight", True, *t),
       ("layers", "mlp", "down_proj", "kernel"): (layer + "mlp.down_proj.weight", True, *t),
   }
+  if cfg.qk_norm:  # Qwen3, Gemma 3: one scale over head_dim, shared by all heads
+    for name in ("q_norm", "k_norm"):
+      m[("layers", "attn", name, "scale")] = (layer + f"self_attn.{name}.weight", True, *ident)
+  if cfg.post_norms:  # Gemma 2/3 name the norm before the MLP pre_feedforward_layernorm
+    m[("layers", "attn_out_norm", "scale")] = (layer + "post_attention_layernorm.weight", True, *ident)
+    m[("layers", "post_attn_norm", "scale")] = (layer + "pre_feedforward_layernorm.weight", True, *ident)
+    m[("layers", "mlp_out_norm", "scale")] = (layer + "post_feedforward_layernorm.weight", True, *ident)
   if cfg.qkv_bias:
     for name, n in (("q_proj", h), ("k_proj", kv), ("v_proj", kv)):
       m[("layers", "attn", name, "bias")] = (layer + f"self_attn.{name}.bias", True, *bias(n))

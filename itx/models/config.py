@@ -8,11 +8,15 @@ import jax.numpy as jnp
 
 _DTYPES = {"float64": jnp.float64, "float32": jnp.float32, "bfloat16": jnp.bfloat16, "float16": jnp.float16}
 REMAT_POLICIES = ("none", "full", "dots")
+ROPE_SCALINGS = ("none", "linear", "llama3")
+MLP_ACTIVATIONS = ("silu", "gelu_tanh")
+LAYER_TYPES = ("full_attention", "sliding_attention")  # Hugging Face's names
 
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
-  """Shapes and numerics of a Llama-family decoder (Llama, Mistral, Qwen2 map onto it)."""
+  """Shapes and numerics of a decoder: Llama, Mistral, Qwen2/3 and Gemma 2/3 map onto it. The fields
+after `family` are the options of the families; their defaults are a plain Llama."""
 
   vocab_size: int         # rows of the embedding and logits, padded (see `vocab_real`)
   d_model: int
@@ -30,6 +34,24 @@ class ModelConfig:
   remat: str = "none"
   scan_unroll: int = 1  # layers per scan iteration: more unrolling, faster steps, longer compiles
   family: str = "llama"  # the Hugging Face model_type it maps to (itx.models.families)
+  # Rope scaling of the full-attention layers (Llama 3.x: "llama3"; position interpolation: "linear").
+  rope_scaling: str = "none"
+  rope_factor: float = 1.0
+  rope_low_freq_factor: float = 1.0    # llama3 only
+  rope_high_freq_factor: float = 4.0   # llama3 only
+  rope_original_max_len: int = 8192    # llama3 only: the pre-training context length
+  rope_local_theta: float = 0.0        # unscaled rope base of sliding-window layers (Gemma 3); 0: as every layer
+  qk_norm: bool = False                # RMSNorm of each query and key head before rope (Qwen3, Gemma 3)
+  norm_plus_one: bool = False          # every RMSNorm scales by (1 + w), w starting at 0 (Gemma)
+  embed_scale: bool = False            # embeddings times sqrt(d_model) (Gemma)
+  mlp_activation: str = "silu"         # the gated MLP's activation: silu (SwiGLU) | gelu_tanh (GeGLU)
+  post_norms: bool = False             # RMSNorm of the attention and MLP outputs too (Gemma 2/3)
+  attn_logit_softcap: float = 0.0      # scores -> cap * tanh(scores / cap); 0: none (Gemma 2)
+  final_logit_softcap: float = 0.0     # the same on the output logits (Gemma 2)
+  query_pre_attn_scalar: float = 0.0   # scores scaled by its -1/2 power; 0: by head_dim's (Gemma)
+  sliding_window: int = 0              # a query sees the keys less than this many positions back; 0: all
+  # Per layer "full_attention" | "sliding_attention"; empty: every layer slides when sliding_window > 0.
+  layer_types: tuple[str, ...] = ()
   vocab_real: int = 0    # ids below this are the tokenizer's (or checkpoint's); 0: all vocab_size
 
   def __post_init__(self):
@@ -43,6 +65,19 @@ class ModelConfig:
       raise ValueError(f"model.vocab_real={self.vocab_real} exceeds model.vocab_size={self.vocab_size}")
     if self.remat not in REMAT_POLICIES:
       raise ValueError(f"model.remat={self.remat!r}: expected one of {REMAT_POLICIES}")
+    if self.rope_scaling not in ROPE_SCALINGS:
+      raise ValueError(f"model.rope_scaling={self.rope_scaling!r}: expected one of {ROPE_SCALINGS}")
+    if self.mlp_activation not in MLP_ACTIVATIONS:
+      raise ValueError(f"model.mlp_activation={self.mlp_activation!r}: expected one of {MLP_ACTIVATIONS}")
+    object.__setattr__(self, "layer_types", tuple(self.layer_types))  # hashable, whatever it was read from
+    if self.layer_types:
+      if len(self.layer_types) != self.n_layers or set(self.layer_types) - set(LAYER_TYPES):
+        raise ValueError(f"model.layer_types={self.layer_types}: expected {self.n_layers} entries "
+                         f"from {LAYER_TYPES}")
+      if "sliding_attention" in self.layer_types and self.sliding_window <= 0:
+        raise ValueError("model.layer_types has sliding_attention layers but model.sliding_window is 0")
+    if self.sliding_window < 0:
+      raise ValueError(f"model.sliding_window={self.sliding_window}: expected >= 0 (0: no window)")
 
   @property
   def head_size(self) -> int:
@@ -52,6 +87,15 @@ class ModelConfig:
   def real_vocab_size(self) -> int:
     """The vocabulary without padding: the rows an exported checkpoint has."""
     return self.vocab_real or self.vocab_size
+
+  @property
+  def sliding_layers(self) -> tuple[bool, ...]:
+    """Per layer: does it attend through the sliding window?"""
+    if self.sliding_window <= 0:
+      return (False,) * self.n_layers
+    if not self.layer_types:
+      return (True,) * self.n_layers
+    return tuple(t == "sliding_attention" for t in self.layer_types)
 
   @property
   def compute_dtype(self):
@@ -71,7 +115,7 @@ class ModelConfig:
     attn = d * h * (self.n_heads * 2 + self.n_kv_heads * 2)
     if self.qkv_bias:
       attn += h * (self.n_heads + 2 * self.n_kv_heads)
-    layer = attn + 3 * d * self.mlp_dim + 2 * d
+    layer = attn + 3 * d * self.mlp_dim + (4 if self.post_norms else 2) * d + (2 * h if self.qk_norm else 0)
     total = self.n_layers * layer + d
     if include_embedding:
       total += self.vocab_size * d * (1 if self.tie_embeddings else 2)

@@ -130,8 +130,8 @@ def prepare(config: ml_collections.ConfigDict, *, progress: bool = True):
   """(resolved config, tokenizer, tokenized sources, mixture weights) of a config."""
   tok = config_tokenizer(config)
   hf_dir = config_lib.hf_init_dir(config)
-  hf_fields = hf_config_map.model_fields(hf_config_map.read_config(hf_dir), where=f"{hf_dir}/config.json",
-                                         max_len=config.data.seq_len) if hf_dir else None
+  hf_fields = hf_config_map.model_fields(hf_config_map.read_config(hf_dir),
+                                         where=f"{hf_dir}/config.json") if hf_dir else None
   c = config_lib.resolved(config, vocab_size=len(tok), hf_fields=hf_fields)
   sources, weights = build_sources(c, tok, progress=progress and jax.process_index() == 0)
   return c, tok, sources, weights
