@@ -126,8 +126,8 @@ def resolved(c: ml_collections.ConfigDict, *, vocab_size: int, hf_fields: dict |
     if real < vocab_size:
       raise ConfigError(f"config.model.vocab_size={real} is smaller than the tokenizer's {vocab_size}")
   multiple = c.model.get("vocab_multiple", 1)
-  c.model.vocab_real = real
   c.model.vocab_size = -(-real // multiple) * multiple
+  c.model.vocab_real = real if c.model.vocab_size > real else 0  # 0: nothing padded
   if not c.model.head_dim:
     c.model.head_dim = c.model.d_model // c.model.n_heads
   return c

@@ -123,7 +123,7 @@ def test_padded_vocabulary_imports_as_zeros_and_exports_stripped(tmp_path, tied)
   c = base.get_config()
   c.mesh.data, c.mesh.fsdp, c.mesh.tensor = 2, 1, 4
   c.model.init_from = f"hf:{hf_dir}"
-  c = resolved(c, vocab_size=250, hf_fields=config_map.model_fields(config_map.read_config(hf_dir), max_len=64))
+  c = resolved(c, vocab_size=250, hf_fields=config_map.model_fields(config_map.read_config(hf_dir)))
   assert (c.model.vocab_size, c.model.vocab_real) == (256, 250)
   cfg = ModelConfig.from_config(c.model)
   mesh = sharding.make_mesh(c.mesh, jax.devices())
