@@ -16,6 +16,10 @@ def get_config() -> ml_collections.ConfigDict:
       family="llama",
       vocab_size=32000,        # replaced by the tokenizer's size when `vocab_from_tokenizer`
       vocab_from_tokenizer=True,
+      # the vocabulary is padded to a multiple of this, so every tensor axis dividing it divides the
+      # embedding and logits; padded ids are never sampled, never in the loss, stripped on export
+      vocab_multiple=128,
+      vocab_real=0,            # derived: the vocabulary before padding (0: nothing padded)
       d_model=512,
       n_layers=8,
       n_heads=8,

@@ -52,6 +52,8 @@ def validate(c: ml_collections.ConfigDict, *, process_count: int = 1) -> None:
     raise ConfigError(f"config.model.init_from={init!r}: expected '', 'hf:/path' or 'itx:/path'")
   if c.data.seq_len < 2:
     raise ConfigError(f"config.data.seq_len={c.data.seq_len}: must be at least 2")
+  if c.model.get("vocab_multiple", 1) < 1:
+    raise ConfigError(f"config.model.vocab_multiple={c.model.vocab_multiple}: must be at least 1")
 
 
 def check_batch_fits_mesh(c: ml_collections.ConfigDict, mesh) -> None:
@@ -61,6 +63,32 @@ def check_batch_fits_mesh(c: ml_collections.ConfigDict, mesh) -> None:
     raise ConfigError(
         f"config.train.batch_size / grad_accum = {micro} rows per micro-batch cannot be split over "
         f"data x fsdp = {shards} devices")
+
+
+# The model dimensions that parameters shard: logical axis -> the config field giving its size.
+_SHARDED_DIMS = (("heads", "n_heads"), ("kv_heads", "n_kv_heads"), ("mlp", "mlp_dim"), ("embed", "d_model"),
+                 ("vocab", "vocab_size"))
+
+
+def check_model_fits_mesh(c: ml_collections.ConfigDict, mesh) -> None:
+  """Raises ConfigError, before anything compiles, when a mesh axis that a parameter dimension is
+  sharded over (by `mesh.rules`) does not divide it; names every such field and the mesh."""
+  rules = dict(c.mesh.rules)
+  problems = []
+  for logical, field in _SHARDED_DIMS:
+    axes = rules.get(logical)
+    axes = () if axes is None else (axes,) if isinstance(axes, str) else tuple(axes)
+    shards = 1
+    for a in axes:
+      shards *= mesh.shape[a]
+    size = c.model[field]
+    if size % shards:
+      where = " x ".join(f"mesh.{a}={mesh.shape[a]}" for a in axes)
+      hint = " (raise model.vocab_multiple to a multiple of it)" if field == "vocab_size" else ""
+      problems.append(f"config.model.{field}={size} is not divisible by {where}{hint}")
+  if problems:
+    raise ConfigError("; ".join(problems) + f" (the mesh is {dict(mesh.shape)}; the parameters' "
+                      "'heads', 'kv_heads', 'mlp', 'embed' and 'vocab' axes are sharded as config.mesh.rules says)")
 
 
 def hf_init_dir(c: ml_collections.ConfigDict) -> str | None:
@@ -78,16 +106,28 @@ def tokenizer_path(c: ml_collections.ConfigDict) -> str:
 
 def resolved(c: ml_collections.ConfigDict, *, vocab_size: int, hf_fields: dict | None = None) -> ml_collections.ConfigDict:
   """A copy with derived fields filled in: the architecture of an `hf:` checkpoint, the vocabulary
-  from the tokenizer, head_dim."""
+  from the tokenizer, head_dim.
+
+  The vocabulary (the tokenizer's, the checkpoint's or `model.vocab_size`) becomes
+  `model.vocab_real`, and `model.vocab_size` is rounded up to a multiple of `model.vocab_multiple`,
+  so that any tensor axis dividing that multiple divides the embedding and logits; the padded ids
+  are masked out of the logits and stripped on export.
+  """
   c = ml_collections.ConfigDict(c.to_dict())
   if hf_fields:
     c.model.update(hf_fields)
     if c.model.vocab_size < vocab_size:
       raise ConfigError(f"{c.model.init_from}: vocab_size {c.model.vocab_size} < the tokenizer's {vocab_size}")
+    real = c.model.vocab_size
   elif c.model.vocab_from_tokenizer:
-    c.model.vocab_size = vocab_size
-  elif c.model.vocab_size < vocab_size:
-    raise ConfigError(f"config.model.vocab_size={c.model.vocab_size} is smaller than the tokenizer's {vocab_size}")
+    real = vocab_size
+  else:
+    real = c.model.get("vocab_real") or c.model.vocab_size
+    if real < vocab_size:
+      raise ConfigError(f"config.model.vocab_size={real} is smaller than the tokenizer's {vocab_size}")
+  multiple = c.model.get("vocab_multiple", 1)
+  c.model.vocab_size = -(-real // multiple) * multiple
+  c.model.vocab_real = real if c.model.vocab_size > real else 0  # 0: nothing padded
   if not c.model.head_dim:
     c.model.head_dim = c.model.d_model // c.model.n_heads
   return c

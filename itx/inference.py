@@ -8,6 +8,7 @@ import flax.linen as nn
 import jax
 import ml_collections
 
+from itx import config as config_lib
 from itx import sharding
 from itx.datasets.sources import config_tokenizer
 from itx.generate import Generator
@@ -40,6 +41,7 @@ def load_run(workdir: str, step: int | None = None, *, mesh_overrides: dict | No
     c.mesh.update(mesh_overrides)
   model = network(ModelConfig.from_config(c.model))
   mesh = sharding.make_mesh(c.mesh)
+  config_lib.check_model_fits_mesh(c, mesh)
   rules = sharding.rules_from_config(c.mesh)
   abstract, shardings = param_shardings(model, mesh, rules)
   params = restore_params(workdir, step, abstract_params=abstract, shardings=shardings)

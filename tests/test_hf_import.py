@@ -1,5 +1,7 @@
 """Hugging Face checkpoints: imported weights give transformers' PyTorch logits, sharded or not."""
 
+import json
+
 import jax
 import numpy as np
 import pytest
@@ -8,6 +10,7 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 from itx import sharding  # noqa: E402
+from itx.config import check_model_fits_mesh, resolved  # noqa: E402
 from itx.hf import config_map, weights  # noqa: E402
 from itx.models import ModelConfig, DecoderLM  # noqa: E402
 from itx.train import state as state_lib  # noqa: E402
@@ -107,3 +110,37 @@ def test_pickle_checkpoint_is_refused_with_a_conversion_hint(tmp_path):
   (tmp_path / "llama-gqa" / "pytorch_model.bin").write_bytes(b"not read")
   with pytest.raises(FileNotFoundError, match="safe_serialization=True"):
     weights.SafetensorsReader(hf_dir)
+
+
+@pytest.mark.parametrize("tied", [False, True])
+def test_padded_vocabulary_imports_as_zeros_and_exports_stripped(tmp_path, tied):
+  # 250 ids: no tensor axis of 4 divides it; itx pads to 256 so the (2, 1, 4) mesh does.
+  cfg_hf = transformers.LlamaConfig(**{**SHAPE, "vocab_size": 250}, tie_word_embeddings=tied)
+  torch.manual_seed(0)
+  model = transformers.AutoModelForCausalLM.from_config(cfg_hf).float().eval()
+  hf_dir = str(tmp_path / "hf")
+  model.save_pretrained(hf_dir)
+  c = base.get_config()
+  c.mesh.data, c.mesh.fsdp, c.mesh.tensor = 2, 1, 4
+  c.model.init_from = f"hf:{hf_dir}"
+  c = resolved(c, vocab_size=250, hf_fields=config_map.model_fields(config_map.read_config(hf_dir)))
+  assert (c.model.vocab_size, c.model.vocab_real) == (256, 250)
+  cfg = ModelConfig.from_config(c.model)
+  mesh = sharding.make_mesh(c.mesh, jax.devices())
+  check_model_fits_mesh(c, mesh)
+  rules = sharding.rules_from_config(c.mesh)
+  abstract, shardings = state_lib.param_shardings(DecoderLM(cfg), mesh, rules)
+  params = weights.load_hf_params(hf_dir, cfg, abstract, shardings)
+  assert not np.asarray(params["embed"]["embedding"])[250:].any()  # the padded rows are zeros
+  tokens = TOKENS % 250
+  ours = itx_logits(cfg, params, tokens, mesh, rules)
+  assert np.max(np.abs(ours[..., :250] - torch_logits(model, tokens))) <= 1e-4
+  assert (ours[..., 250:] < -1e8).all()  # padded ids take no probability
+
+  out = tmp_path / "export"
+  out.mkdir()
+  weights.save_hf_params(params, cfg, str(out))
+  (out / "config.json").write_text(json.dumps(config_map.hf_config(cfg)))
+  reloaded = transformers.AutoModelForCausalLM.from_pretrained(str(out)).float().eval()
+  assert reloaded.config.vocab_size == 250
+  assert np.max(np.abs(torch_logits(reloaded, tokens) - ours[..., :250])) <= 1e-4

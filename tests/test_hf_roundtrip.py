@@ -76,3 +76,53 @@ def test_import_finetune_export_reload(tmp_path, hf_base):
   tok = transformers.AutoTokenizer.from_pretrained(out)
   ids, _ = render_chat(load_tokenizer(out), CONVERSATION)
   assert ids.tolist() == list(tok.apply_chat_template(CONVERSATION, tokenize=True, return_dict=False))
+
+
+CHATML = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+          "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+
+
+def chatml_tokenizer(out: str) -> str:
+  """A Qwen-style tokenizer: EOS <|endoftext|>, but assistant turns end with <|im_end|>."""
+  from itx.data.tokenizer_training import train_bpe_tokenizer
+  from itx.worlds.toy import toy_records
+  texts = [f"<|im_start|>user\n{r['instruction']}\n{r['input']}<|im_end|>\n<|im_start|>assistant\n"
+           f"{r['output']}<|im_end|>" for r in toy_records(300)]
+  tok = train_bpe_tokenizer(texts, out, vocab_size=400, chat_template=CHATML, special_tokens={
+      "pad_token": "<|endoftext|>", "eos_token": "<|endoftext|>", "unk_token": "<|endoftext|>",
+      "bos_token": "<|im_start|>"})
+  tok.add_special_tokens({"additional_special_tokens": ["<|im_end|>"]})
+  tok.save_pretrained(out)
+  return out
+
+
+def test_exported_chat_model_stops_at_the_end_of_the_assistant_turn(tmp_path):
+  from itx.generate import SamplingParams, prompt_ids
+  from itx.hf.export import export_run
+  from itx.inference import load_run
+  from itx.worlds.toy import toy_records
+  c = tiny_config()
+  c.model.tokenizer = chatml_tokenizer(str(tmp_path / "tok"))
+  workdir, out = str(tmp_path / "run"), str(tmp_path / "export")
+  train(c, workdir)  # the smoke run: long enough that greedy answers end their turns
+  export_run(workdir, out)
+
+  run = load_run(workdir)
+  tok = run.tokenizer
+  im_end, eos = tok.convert_tokens_to_ids("<|im_end|>"), tok.eos_token_id
+  assert im_end != eos
+  prompts = [prompt_ids(tok, [{"role": "user", "content": f"{r['instruction']}\n\n{r['input']}".strip()}])
+             for r in toy_records(12, seed=1)]
+  max_new = 40
+  ours = run.generator(length_bucket=32).generate(prompts, SamplingParams(max_new_tokens=max_new))
+  model = transformers.AutoModelForCausalLM.from_pretrained(out).float().eval()
+  theirs = []
+  with torch.no_grad():
+    for p in prompts:
+      ids = model.generate(torch.tensor([p]), max_new_tokens=max_new, do_sample=False)
+      theirs.append(ids[0, len(p):].tolist())
+  stopped = [t for t in theirs if im_end in t]
+  assert len(stopped) >= len(theirs) // 2, "the model did not learn to end its turns"
+  for t in stopped:  # generate stops at the end of the turn instead of running on to max_new_tokens
+    assert t.index(im_end) == len(t) - 1 and len(t) < max_new, tok.decode(t)
+  assert sum(a == b for a, b in zip(ours, theirs)) >= 0.9 * len(prompts)  # and where itx's Generator does

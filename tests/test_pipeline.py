@@ -60,3 +60,40 @@ def test_hosts_read_disjoint_slices():
   seen = [sum(take(h, 16), []) for h in hosts]
   assert not set(seen[0]) & set(seen[1])
   assert sorted(seen[0] + seen[1]) == list(range(1000, 1064))
+
+
+@pytest.mark.parametrize("process_count", [2, 3])
+@pytest.mark.parametrize("weights", [(1.0, 1.0), (1.0, 3.0)])
+def test_every_host_sees_the_mixture_and_hosts_split_each_source(process_count, weights):
+  sizes = (300, 1000)
+  sources = [source(1, sizes[0]), source(2, sizes[1])]
+  streams = []
+  for host in range(process_count):
+    it = pipeline.batches(sources, list(weights), rows=10, seq_len=5, packing=False, seed=0,
+                          process_index=host, process_count=process_count)
+    streams.append(np.array(sum(take(it, 300), [])))
+  for stream in streams:  # each host's own stream has the mixture's proportions
+    np.testing.assert_allclose((stream // 1000 == 1).mean(), weights[0] / sum(weights), atol=0.02)
+  for tag, n in zip((1, 2), sizes):
+    # Within one epoch of the source (each host's first n / process_count of it), the hosts' examples
+    # are disjoint and together are the whole source.
+    firsts = [s[s // 1000 == tag][:len(range(h, n, process_count))] for h, s in enumerate(streams)]
+    union = np.concatenate(firsts)
+    assert len(set(union.tolist())) == len(union) == n
+    assert sorted(union.tolist()) == list(range(tag * 1000, tag * 1000 + n))
+
+
+@pytest.mark.parametrize("seeds", [(0, 1), (7, 8)])
+def test_different_seeds_give_unrelated_epoch_orders(seeds):
+  # n positions agreeing by chance between two unrelated orders: about 1 (Poisson); the old coupling
+  # (epoch e shuffled with seed + e) made seed s + 1's first epoch seed s's second, position by position.
+  n = 400
+  a, b = (pipeline.mixture([source(1, n)], [1.0], shuffle=True, seed=s) for s in seeds)
+  epochs = lambda ds: [np.array([ds[e * n + i]["inputs"][0] for i in range(n)]) for e in range(3)]
+  ea, eb = epochs(a), epochs(b)
+  for x in ea:
+    for y in eb:
+      assert np.sum(x == y) <= 10
+  # The first half of each seed's first epoch shares about a quarter of the source, as chance would.
+  shared = len(set(ea[0][:n // 2].tolist()) & set(eb[0][:n // 2].tolist()))
+  assert abs(shared - n / 4) < 6 * np.sqrt(n / 16)

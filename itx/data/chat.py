@@ -10,6 +10,7 @@ differently once later turns follow, is refused: either would silently train the
 
 from __future__ import annotations
 
+import jinja2
 import numpy as np
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
@@ -23,8 +24,13 @@ class TemplateError(ValueError):
   pass
 
 
-class NoTargetError(ValueError):
-  """An example with no target token (e.g. every assistant token was truncated away)."""
+class ExampleError(ValueError):
+  """One example that cannot be trained on (the message names its file and line): skipped and
+  counted under `data.skip_invalid`, else it stops the run."""
+
+
+class NoTargetError(ExampleError):
+  """An example with no target token (e.g. the prompt alone fills seq_len)."""
 
 
 def load_tokenizer(path: str) -> PreTrainedTokenizerBase:
@@ -45,10 +51,13 @@ def end_of_turn_ids(tok: PreTrainedTokenizerBase) -> set[int]:
   return ids
 
 
-def _render(tok, messages, add_generation_prompt: bool) -> str:
+def _render(tok, messages, add_generation_prompt: bool, origin: str = "") -> str:
   if not messages:
     return ""
-  return tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
+  try:
+    return tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
+  except jinja2.TemplateError as e:  # e.g. a template that demands alternating user/assistant turns
+    raise ExampleError(f"{origin}: the chat template refuses this conversation: {e}") from None
 
 
 def render_chat(tok: PreTrainedTokenizerBase, messages: list[dict], *, loss_on: str = "assistant",
@@ -56,13 +65,17 @@ def render_chat(tok: PreTrainedTokenizerBase, messages: list[dict], *, loss_on: 
   """Returns (ids int32 [n], target bool [n]): target[t] says token t is trained on."""
   if tok.chat_template is None:
     raise TemplateError(f"the tokenizer {tok.name_or_path!r} has no chat template")
-  text = _render(tok, messages, False)
+  opening = next((i for i, m in enumerate(messages) if m["role"] != "system"), None)
+  if opening is not None and messages[opening]["role"] == "assistant":
+    # Its "prompt" would be the template's own tokens (BOS, role markers), trained as if answered.
+    raise ExampleError(f"{origin}: messages[{opening}] opens the conversation with an assistant turn")
+  text = _render(tok, messages, False, origin)
   spans = []
   for i, m in enumerate(messages):
     if m["role"] != "assistant":
       continue
-    start = len(_render(tok, messages[:i], True))
-    before = _render(tok, messages[:i + 1], False)
+    start = len(_render(tok, messages[:i], True, origin))
+    before = _render(tok, messages[:i + 1], False, origin)
     if not text.startswith(before) or not before.startswith(text[:start]):
       raise TemplateError(
           f"{origin}: the chat template renders turn {i} differently once later turns follow; "
@@ -111,8 +124,26 @@ def to_training_example(ids: np.ndarray, target: np.ndarray, seq_len: int, origi
 
   Raises NoTargetError when truncation leaves no target token.
   """
+  if len(ids) > seq_len + 1 and target.any() and not target[1:seq_len + 1].any():
+    first = int(np.argmax(target))
+    raise NoTargetError(f"{origin}: the prompt alone is {first} tokens, leaving no target token "
+                        f"within data.seq_len={seq_len}")
   ids, target = ids[:seq_len + 1], target[:seq_len + 1]
   weights = target[1:].astype(np.float32)
   if len(ids) < 2 or not weights.any():
-    raise NoTargetError(f"{origin}: no target token left within seq_len={seq_len}")
+    raise NoTargetError(f"{origin}: no target token left within data.seq_len={seq_len}")
   return {"inputs": ids[:-1], "targets": ids[1:], "weights": weights}
+
+
+def text_windows(ids: np.ndarray, target: np.ndarray, seq_len: int, origin: str = "") -> list[dict]:
+  """A document as consecutive windows of seq_len + 1 tokens overlapping by one, each shifted into an
+  example (as `to_training_example`): every token after the first is a target in exactly one window.
+  """
+  out = []
+  for a in range(0, max(len(ids) - 1, 0), seq_len):
+    w, t = ids[a:a + seq_len + 1], target[a:a + seq_len + 1]
+    out.append({"inputs": w[:-1], "targets": w[1:], "weights": t[1:].astype(np.float32)})
+  out = [ex for ex in out if ex["weights"].any()]
+  if not out:
+    raise NoTargetError(f"{origin}: no target token in the document")
+  return out

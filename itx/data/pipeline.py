@@ -1,15 +1,28 @@
-"""The grain pipeline: mixture -> shuffle -> this host's slice -> pack (or pad) -> batch.
+"""The grain pipeline: per source, this host's slice -> epochs, each shuffled; mixture -> pack (or
+pad) -> batch.
 
 Deterministic given `data.seed`; the iterator's state is saved in every checkpoint, so a resumed
 run sees exactly the batches an uninterrupted one would. Mixture weights are the fraction of the
 final example stream that each source contributes (`grain.MapDataset.mix`), after normalising;
-sources repeat (reshuffled each epoch) as often as the mixture asks.
+sources repeat as often as the mixture asks.
+
+Hosts: every source is sliced per host (`[process_index::process_count]`) *before* mixing, so each
+host's stream has the mixture's proportions, and within one epoch of a source the hosts read
+disjoint examples that together cover it. (Slicing the mixed stream instead would hand whole
+sources to single hosts whenever the mixing pattern's period shares a factor with the host count.)
+
+Order: epoch e of source i is a permutation drawn from `SeedSequence((seed, i, e))`, so different
+seeds give unrelated orders. (grain's `shuffle(seed).repeat()` shuffles epoch e with seed + e:
+seed s + 1 would replay seed s's order one epoch later, and the study's seeds would share data.)
 
 A batch is a dict of [rows, seq_len] arrays: inputs, targets, weights (1.0 on target tokens),
 segment_ids (0 = padding; 1, 2, ... the examples of a packed row) and positions (per segment).
 """
 
 from __future__ import annotations
+
+import sys
+import threading
 
 import grain
 import numpy as np
@@ -34,16 +47,69 @@ def _from_packed(row: dict) -> dict:
           "segment_ids": row["inputs_segment_ids"], "positions": row["inputs_positions"]}
 
 
-def mixture(sources, weights, *, shuffle: bool, seed: int) -> grain.MapDataset:
-  """An infinite stream in which source i makes up weights[i] / sum(weights) of the examples."""
+class Epochs(grain.MapDataset):
+  """`parent` repeated without end; with `shuffle`, every epoch in its own order, a permutation
+  drawn from SeedSequence((seed, stream, epoch)). Index-addressable, so grain's iterator state (a
+  position) restores it exactly."""
+
+  def __init__(self, parent: grain.MapDataset, *, shuffle: bool, seed: int, stream: int):
+    super().__init__(parent)
+    self._n = len(parent)
+    if self._n == 0:
+      raise ValueError("cannot repeat an empty data set")
+    self._shuffle, self._key = shuffle, (int(seed), int(stream))
+    self._orders: dict[int, np.ndarray] = {}  # the epochs being read (a few at most)
+    self._lock = threading.Lock()  # grain reads with several threads
+
+  def __getstate__(self):  # picklable (grain's worker processes): no lock, no cached orders
+    return {**self.__dict__, "_lock": None, "_orders": {}}
+
+  def __setstate__(self, state):
+    self.__dict__.update(state)
+    self._lock = threading.Lock()
+
+  def __len__(self) -> int:
+    return sys.maxsize
+
+  def __str__(self) -> str:
+    return f"Epochs(shuffle={self._shuffle}, key={self._key})"
+
+  def order(self, epoch: int) -> np.ndarray:
+    """[n] the parent's indices in epoch `epoch`'s order."""
+    if not self._shuffle:
+      return np.arange(self._n)
+    with self._lock:
+      if epoch not in self._orders:
+        if len(self._orders) >= 4:
+          del self._orders[min(self._orders)]
+        rng = np.random.default_rng(np.random.SeedSequence((*self._key, epoch)))
+        self._orders[epoch] = rng.permutation(self._n)
+      return self._orders[epoch]
+
+  def __getitem__(self, index):
+    if isinstance(index, slice):
+      return self.slice(index)
+    epoch, i = divmod(index, self._n)
+    if not self._shuffle:
+      return self._parent[i]
+    return self._parent[int(self.order(epoch)[i])]
+
+
+def mixture(sources, weights, *, shuffle: bool, seed: int, process_index: int = 0,
+            process_count: int = 1) -> grain.MapDataset:
+  """This host's infinite stream, in which source i makes up weights[i] / sum(weights) of the
+  examples; the host reads examples process_index, process_index + process_count, ... of each."""
   if len(sources) != len(weights) or any(w <= 0 for w in weights):
     raise ValueError(f"data.sources: need one positive weight per source, got {list(weights)}")
   datasets = []
   for i, src in enumerate(sources):
+    if len(src) < process_count:
+      raise ValueError(f"data source {getattr(src, 'name', i)!r} has {len(src)} examples, fewer than the "
+                       f"{process_count} hosts that each need a share of it")
     ds = grain.MapDataset.source(src)
-    if shuffle:
-      ds = ds.shuffle(seed=seed + 1000 * i)
-    datasets.append(ds.repeat())
+    if process_count > 1:
+      ds = ds[process_index::process_count]
+    datasets.append(Epochs(ds, shuffle=shuffle, seed=seed, stream=i))
   if len(datasets) == 1:
     return datasets[0]
   return grain.MapDataset.mix(datasets, weights=[w / sum(weights) for w in weights])
@@ -52,9 +118,8 @@ def mixture(sources, weights, *, shuffle: bool, seed: int) -> grain.MapDataset:
 def batches(sources, weights, *, rows: int, seq_len: int, packing: bool = True, num_packing_bins: int = 0,
             shuffle: bool = True, seed: int = 0, process_index: int = 0, process_count: int = 1):
   """This host's iterator of batches with `rows` rows (the global batch / process_count)."""
-  ds = mixture(sources, weights, shuffle=shuffle, seed=seed)
-  if process_count > 1:
-    ds = ds[process_index::process_count]
+  ds = mixture(sources, weights, shuffle=shuffle, seed=seed, process_index=process_index,
+               process_count=process_count)
   it = ds.to_iter_dataset()
   if packing:
     lengths = {k: seq_len for k in ("inputs", "targets", "weights")}

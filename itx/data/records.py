@@ -55,9 +55,7 @@ def resolve_files(path: str) -> list[str]:
 def raw_rows(path: str) -> Iterator[tuple[int, object]]:
   """Yields (line or row number, decoded object or the RecordError of an undecodable JSONL line)."""
   if path.endswith(".parquet"):
-    import pyarrow.parquet as pq  # only Parquet users pay for pyarrow
-    for i, row in enumerate(pq.read_table(path).to_pylist(), start=1):
-      yield i, row
+    yield from _parquet_rows(path)
   elif path.endswith(".jsonl"):
     yield from iter_jsonl(path)  # an undecodable line is yielded, not raised: the next can still be read
   elif path.endswith(".json"):
@@ -78,6 +76,29 @@ def raw_rows(path: str) -> Iterator[tuple[int, object]]:
       yield i, row  # a JSON array has no line per record: the record's index (1-based) stands in
   else:
     raise FileNotFoundError(f"unsupported data file type (want {', '.join(SUFFIXES)}): {path}")
+
+
+def _parquet_rows(path: str, chunk: int = 4096) -> Iterator[tuple[int, object]]:
+  """(row number, row dict or the RecordError of a row whose strings are not UTF-8)."""
+  import pyarrow.parquet as pq  # only Parquet users pay for pyarrow
+  start = 1
+  for batch in pq.read_table(path).to_batches(max_chunksize=chunk):
+    try:
+      rows = batch.to_pylist()
+    except UnicodeDecodeError:  # Parquet does not validate strings: find the row and column
+      rows = [_parquet_row(batch, j, path, start + j) for j in range(batch.num_rows)]
+    yield from enumerate(rows, start=start)
+    start += batch.num_rows
+
+
+def _parquet_row(batch, j: int, path: str, row: int):
+  out = {}
+  for name in batch.schema.names:
+    try:
+      out[name] = batch.column(name)[j].as_py()
+    except UnicodeDecodeError as e:
+      return RecordError(path, row, name, f"not UTF-8 (byte {e.start + 1} of the string)")
+  return out
 
 
 def _string(row: dict, field: str, path: str, line: int, *, allow_empty: bool) -> str:
@@ -113,6 +134,11 @@ def _messages(row: dict, path: str, line: int) -> list[dict]:
     out.append({"role": role, "content": content})
   if not any(m["role"] == "assistant" for m in out):
     raise RecordError(path, line, "messages", "no assistant turn")
+  opening = next(i for i, m in enumerate(out) if m["role"] != "system")
+  if out[opening]["role"] != "user":
+    # Its prompt would be the chat template's own tokens, trained on as if they were an answer.
+    raise RecordError(path, line, f"messages[{opening}].role",
+                      "the conversation opens with an assistant turn (expected a user turn first)")
   return out
 
 

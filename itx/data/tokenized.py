@@ -1,7 +1,11 @@
 """A source tokenized once: ragged arrays of training examples, cached on disk.
 
 Rendering (chat template, masks, shift, truncation) happens once per source and setting, with a
-progress bar; later runs load the cached arrays. The cache key covers the files (path, size,
+progress bar; later runs load the cached arrays. Nothing is dropped silently: a document longer
+than seq_len becomes consecutive windows (every token a target once), a chat longer than seq_len is
+truncated, and an example that cannot be trained on (no target left, a conversation the template
+refuses) is skipped under `data.skip_invalid` (else it stops the run naming its file and line); the
+stats count each case. The cache key covers the files (path, size,
 mtime), the whole tokenizer and chat template, and every setting that changes the result.
 """
 
@@ -18,7 +22,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from itx.data import cache
-from itx.data.chat import NoTargetError, render_record, to_training_example
+from itx.data.chat import ExampleError, render_record, text_windows, to_training_example
 from itx.data.records import ReadStats, Record
 
 log = logging.getLogger(__name__)
@@ -63,7 +67,7 @@ def tokenize_source(name: str, read: Callable[[ReadStats], list[Record]], finger
   """
   settings = dict(files=fingerprint, kind=kind, tokenizer=_tokenizer_hash(tok),
                   seq_len=data_cfg.seq_len, loss_on=data_cfg.loss_on, add_bos=data_cfg.add_bos,
-                  text_field=data_cfg.text_field, skip_invalid=data_cfg.skip_invalid, version=1)
+                  text_field=data_cfg.text_field, skip_invalid=data_cfg.skip_invalid, version=2)
   if tag_fields:  # only then, so entries without tags keep their key
     settings["tags"] = list(tag_fields)
   entry = os.path.join(cache.cache_root(), "tokenized", f"{name}-{cache.settings_hash(settings)}")
@@ -80,8 +84,11 @@ def tokenize_source(name: str, read: Callable[[ReadStats], list[Record]], finger
     arrays = {k: z[k] for k in _FIELDS}
     offsets = z["offsets"]
   if stats["skipped_records"] or stats["skipped_examples"]:
-    log.warning("source %s: skipped %d invalid records and %d examples with no target; first: %s",
-                    name, stats["skipped_records"], stats["skipped_examples"], stats["first_errors"][:3])
+    log.warning("source %s: skipped %d invalid records and %d examples that cannot be trained on; first: %s",
+                name, stats["skipped_records"], stats["skipped_examples"], stats["first_errors"][:3])
+  if stats.get("truncated_examples"):
+    log.warning("source %s: %d chats longer than data.seq_len=%d were truncated (%d target tokens cut)",
+                name, stats["truncated_examples"], data_cfg.seq_len, stats["truncated_target_tokens"])
   return TokenizedSource(name, arrays, offsets, stats, tags)
 
 
@@ -89,28 +96,41 @@ def _tokenize_into(out_dir, name, read_records, data_cfg, tok, progress, tag_fie
   read = ReadStats()
   records = read_records(read)
   examples, skipped, errors = [], 0, list(read.first_errors)
+  split_documents = windows = truncated = truncated_targets = 0
+  seq_len = data_cfg.seq_len
   tags = {k: [] for k in tag_fields}
   for rec in tqdm(records, desc=f"tokenizing {name}", disable=not progress, unit="rec"):
     try:
       ids, target = render_record(tok, rec, loss_on=data_cfg.loss_on, add_bos=data_cfg.add_bos)
-      examples.append(to_training_example(ids, target, data_cfg.seq_len, rec.origin))
-      for k in tag_fields:
-        tags[k].append(str(rec.meta.get(k, "")))
-    except NoTargetError as e:
+      if rec.text is not None:
+        parts = text_windows(ids, target, seq_len, rec.origin)
+        if len(parts) > 1:
+          split_documents += 1
+          windows += len(parts)
+      else:
+        parts = [to_training_example(ids, target, seq_len, rec.origin)]
+        if len(ids) > seq_len + 1:
+          truncated += 1
+          truncated_targets += int(target[seq_len + 1:].sum())
+      examples.extend(parts)
+      for k in tag_fields:  # every window of a document carries its record's tags
+        tags[k].extend([str(rec.meta.get(k, ""))] * len(parts))
+    except ExampleError as e:
       if not data_cfg.skip_invalid:
-        raise NoTargetError(f"{e} (set data.skip_invalid=True to skip and count such examples)") from None
+        raise type(e)(f"{e} (set data.skip_invalid=True to skip and count such examples)") from None
       skipped += 1
       if len(errors) < 5:
         errors.append(str(e))
   if not examples:
-    raise ValueError(f"source {name}: no usable example")
+    raise ValueError(f"source {name}: no usable example; first problems: {errors[:3]}")
   lengths = np.array([len(e["inputs"]) for e in examples])
   offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
   arrays = {k: np.concatenate([e[k] for e in examples]) for k in _FIELDS}
   np.savez(os.path.join(out_dir, "examples.npz"), offsets=offsets, **arrays)
   stats = dict(records=read.read, skipped_records=read.skipped, examples=len(examples),
-               skipped_examples=skipped, tokens=int(lengths.sum()),
-               target_tokens=int(arrays["weights"].sum()), first_errors=errors)
+               skipped_examples=skipped, split_documents=split_documents, document_windows=windows,
+               truncated_examples=truncated, truncated_target_tokens=truncated_targets,
+               tokens=int(lengths.sum()), target_tokens=int(arrays["weights"].sum()), first_errors=errors)
   with open(os.path.join(out_dir, "stats.json"), "w") as f:
     json.dump(stats, f, indent=1)
   if tag_fields:

@@ -14,40 +14,54 @@ import threading
 import warnings
 from typing import Iterable, Mapping
 
+from itx.data.jsonl import RecordError
+
+
+def _decode(raw: bytes, path: str, line: int) -> str:
+  try:
+    return raw.decode("utf-8")
+  except UnicodeDecodeError as e:
+    raise RecordError(path, line, "<bytes>", f"not UTF-8 (byte {e.start + 1} of the line: "
+                                             f"{raw[e.start:e.start + 1]!r})") from None
+
 
 def read(path: str) -> list[dict]:
   """Every complete line of `path` parsed as JSON; blank lines skipped. A partial last line (no
-  newline, left by a crash) is ignored with a warning; a malformed complete line raises
-  ValueError naming the file and line."""
-  with open(path, encoding="utf-8") as f:
-    text = f.read()
-  lines = text.split("\n")
-  tail = lines.pop()  # after the last newline: "" for a complete file
+  newline, left by a crash) is ignored with a warning; a malformed complete line (not UTF-8, not
+  JSON) raises a ValueError (RecordError) naming the file and line."""
+  with open(path, "rb") as f:  # decoded line by line, so a bad byte is reported with its line
+    raw = f.read()
+  lines = raw.split(b"\n")
+  tail = lines.pop()  # after the last newline: b"" for a complete file
   if tail.strip():
     try:  # a last line that is whole JSON but lacks its newline (written by hand) still counts
-      lines.append(json.dumps(json.loads(tail)))
-    except json.JSONDecodeError:
-      warnings.warn(f"{path}: ignoring a partial last line ({len(tail)} characters)")
+      lines.append(json.dumps(json.loads(tail.decode("utf-8"))).encode())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+      warnings.warn(f"{path}: ignoring a partial last line ({len(tail)} bytes)")
   rows = []
   for i, line in enumerate(lines, 1):
-    if line.strip():
+    text = _decode(line, path, i)
+    if text.strip():
       try:
-        rows.append(json.loads(line))
+        rows.append(json.loads(text))
       except json.JSONDecodeError as e:
-        raise ValueError(f"{path}:{i}: not valid JSON: {e}") from e
+        raise RecordError(path, i, "<json>", f"not valid JSON: {e}") from None
   return rows
 
 
 def read_records(path: str) -> list[dict]:
   """A JSON array of objects (as MT-Bench's human-judgment release) or JSON Lines."""
-  with open(path, encoding="utf-8") as f:
+  with open(path, "rb") as f:
     head = f.read(1 << 12).lstrip()
-  if head.startswith("["):
-    with open(path, encoding="utf-8") as f:
-      try:
-        data = json.load(f)
-      except json.JSONDecodeError as e:
-        raise ValueError(f"{path}: not valid JSON: {e}") from e
+  if head.startswith(b"["):
+    with open(path, "rb") as f:
+      raw = f.read()
+    try:
+      data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as e:
+      raise RecordError(path, raw[:e.start].count(b"\n") + 1, "<bytes>", f"not UTF-8 (byte offset {e.start})") from None
+    except json.JSONDecodeError as e:
+      raise RecordError(path, e.lineno, "<json>", f"not valid JSON: {e.msg} (column {e.colno})") from None
     return list(data)
   return read(path)
 

@@ -133,7 +133,7 @@ def hf_config(model_cfg, base: dict | None = None, *, tokenizer=None) -> dict:
   out.update(
       model_type=fam.model_type,
       architectures=[fam.architecture],
-      vocab_size=model_cfg.vocab_size, hidden_size=model_cfg.d_model, num_hidden_layers=model_cfg.n_layers,
+      vocab_size=model_cfg.real_vocab_size, hidden_size=model_cfg.d_model, num_hidden_layers=model_cfg.n_layers,
       num_attention_heads=model_cfg.n_heads, num_key_value_heads=model_cfg.n_kv_heads,
       head_dim=model_cfg.head_size, intermediate_size=model_cfg.mlp_dim,
       rope_parameters=_rope_parameters(model_cfg),

@@ -11,10 +11,22 @@ import jax.numpy as jnp
 import ml_collections
 
 from itx.data.cache import atomic_dir
+from itx.data.chat import end_of_turn_ids
 from itx.datasets.sources import config_tokenizer
 from itx.hf import config_map, weights
 from itx.models import ModelConfig
 from itx.train.checkpoint import restore_config, restore_params
+
+
+def generation_config(hf_cfg: dict, tok) -> dict:
+  """generation_config.json: `eos_token_id` lists every end-of-turn id of the chat template (e.g.
+  <|im_end|> besides <|endoftext|>), so transformers' `generate` stops where itx's Generator does:
+  at the end of the assistant turn."""
+  gen = {k: hf_cfg.get(k) for k in ("bos_token_id", "pad_token_id") if hf_cfg.get(k) is not None}
+  stops = sorted(end_of_turn_ids(tok))
+  gen["eos_token_id"] = stops[0] if len(stops) == 1 else stops
+  return gen
+
 
 def export_run(workdir: str, out_dir: str, *, step: int | None = None, dtype: str | None = None,
                max_shard_bytes: int = 2 * 1024**3) -> str:
@@ -41,7 +53,7 @@ def export_run(workdir: str, out_dir: str, *, step: int | None = None, dtype: st
     weights.save_hf_params(params, model_cfg, tmp, dtype=np_dtype, max_shard_bytes=max_shard_bytes)
     with open(os.path.join(tmp, "config.json"), "w") as f:
       json.dump(hf_cfg, f, indent=2)
-    gen = {k: hf_cfg.get(k) for k in ("bos_token_id", "eos_token_id", "pad_token_id") if hf_cfg.get(k) is not None}
+    gen = generation_config(hf_cfg, tok)
     with open(os.path.join(tmp, "generation_config.json"), "w") as f:
       json.dump(gen, f, indent=2)
     tok.save_pretrained(tmp)

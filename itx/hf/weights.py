@@ -23,12 +23,19 @@ INDEX = "model.safetensors.index.json"
 _IGNORED = re.compile(r".*rotary_emb\.inv_freq$")  # recomputed, never learned
 
 
+def _vocab_rows(cfg: ModelConfig):
+  """(HF [real, d] -> itx [padded, d], itx -> HF): the padded vocabulary rows are zeros in, cut out."""
+  pad = cfg.vocab_size - cfg.real_vocab_size
+  return (lambda w: np.pad(w, ((0, pad), (0, 0))), lambda w: w[:cfg.real_vocab_size])
+
+
 def _param_map(cfg: ModelConfig) -> dict:
   """itx path -> (HF name, per-layer?, HF->itx, itx->HF). Norm scales are stored as the checkpoint
   stores them (Gemma's w of a (1 + w) norm stays w: itx's RMSNorm adds the one, model.norm_plus_one)."""
   d, h, kv, hd = cfg.d_model, cfg.n_heads, cfg.n_kv_heads, cfg.head_size
   ident = (lambda w: w, lambda w: w)
   t = (lambda w: w.T, lambda w: w.T)
+  rows_in, rows_out = _vocab_rows(cfg)
 
   def heads_in(n):  # [n*hd, d] <-> [d, n, hd]
     return (lambda w: w.T.reshape(d, n, hd), lambda k: k.reshape(d, n * hd).T)
@@ -38,7 +45,7 @@ def _param_map(cfg: ModelConfig) -> dict:
 
   layer = "model.layers.{i}."
   m = {
-      ("embed", "embedding"): ("model.embed_tokens.weight", False, *ident),
+      ("embed", "embedding"): ("model.embed_tokens.weight", False, rows_in, rows_out),
       ("final_norm", "scale"): ("model.norm.weight", False, *ident),
       ("layers", "input_norm", "scale"): (layer + "input_layernorm.weight", True, *ident),
       ("layers", "post_attn_norm", "scale"): (layer + "post_attention_layernorm.weight", True, *ident),
@@ -62,7 +69,7 @@ def _param_map(cfg: ModelConfig) -> dict:
     for name, n in (("q_proj", h), ("k_proj", kv), ("v_proj", kv)):
       m[("layers", "attn", name, "bias")] = (layer + f"self_attn.{name}.bias", True, *bias(n))
   if not cfg.tie_embeddings:
-    m[("lm_head", "kernel")] = ("lm_head.weight", False, *t)
+    m[("lm_head", "kernel")] = ("lm_head.weight", False, lambda w: rows_in(w).T, lambda k: rows_out(k.T))
   return m
 
 

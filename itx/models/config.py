@@ -18,7 +18,7 @@ class ModelConfig:
   """Shapes and numerics of a decoder: Llama, Mistral, Qwen2/3 and Gemma 2/3 map onto it. The fields
 after `family` are the options of the families; their defaults are a plain Llama."""
 
-  vocab_size: int
+  vocab_size: int         # rows of the embedding and logits, padded (see `vocab_real`)
   d_model: int
   n_layers: int
   n_heads: int
@@ -52,6 +52,7 @@ after `family` are the options of the families; their defaults are a plain Llama
   sliding_window: int = 0              # a query sees the keys less than this many positions back; 0: all
   # Per layer "full_attention" | "sliding_attention"; empty: every layer slides when sliding_window > 0.
   layer_types: tuple[str, ...] = ()
+  vocab_real: int = 0    # ids below this are the tokenizer's (or checkpoint's); 0: all vocab_size
 
   def __post_init__(self):
     if self.n_heads % self.n_kv_heads:
@@ -60,6 +61,8 @@ after `family` are the options of the families; their defaults are a plain Llama
     for field in ("dtype", "param_dtype"):
       if getattr(self, field) not in _DTYPES:
         raise ValueError(f"model.{field}={getattr(self, field)!r}: expected one of {sorted(_DTYPES)}")
+    if self.vocab_real > self.vocab_size:
+      raise ValueError(f"model.vocab_real={self.vocab_real} exceeds model.vocab_size={self.vocab_size}")
     if self.remat not in REMAT_POLICIES:
       raise ValueError(f"model.remat={self.remat!r}: expected one of {REMAT_POLICIES}")
     if self.rope_scaling not in ROPE_SCALINGS:
@@ -79,6 +82,11 @@ after `family` are the options of the families; their defaults are a plain Llama
   @property
   def head_size(self) -> int:
     return self.head_dim or self.d_model // self.n_heads
+
+  @property
+  def real_vocab_size(self) -> int:
+    """The vocabulary without padding: the rows an exported checkpoint has."""
+    return self.vocab_real or self.vocab_size
 
   @property
   def sliding_layers(self) -> tuple[bool, ...]:

@@ -99,6 +99,7 @@ class Projection(nn.Module):
   out_axes: tuple[str, ...]
   cfg: ModelConfig
   use_bias: bool = False
+  accumulate_dtype: jnp.dtype | None = None  # float32 for the logits: bf16 sums over d_model lose digits
 
   @nn.compact
   def __call__(self, x):
@@ -111,7 +112,8 @@ class Projection(nn.Module):
     kernel = self.param("kernel", init, tuple(in_shape) + tuple(self.out_shape), self.cfg.weight_dtype)
     dt = self.cfg.compute_dtype
     x_axes = tuple(range(x.ndim - n_in, x.ndim))
-    y = jax.lax.dot_general(x.astype(dt), kernel.astype(dt), ((x_axes, tuple(range(n_in))), ((), ())))
+    y = jax.lax.dot_general(x.astype(dt), kernel.astype(dt), ((x_axes, tuple(range(n_in))), ((), ())),
+                            preferred_element_type=self.accumulate_dtype)
     if self.use_bias:
       bias = self.param("bias", nn.with_logical_partitioning(nn.initializers.zeros, self.out_axes),
                         tuple(self.out_shape), self.cfg.weight_dtype)
@@ -201,6 +203,20 @@ class Block(nn.Module):
     return x, layer_cache
 
 
+# The logit of a padded vocabulary id: exp() of it is exactly 0 next to any real logit, and unlike
+# -inf it keeps `p * logit` finite.
+PADDED_LOGIT = -1e9
+
+
+def mask_padded_vocab(logits, cfg: ModelConfig):
+  """logits [..., vocab_size] with the ids >= `cfg.vocab_real` (rows added only so that mesh axes
+  divide the vocabulary) set to PADDED_LOGIT: they are never sampled and take no probability."""
+  if not cfg.vocab_real or cfg.vocab_real >= cfg.vocab_size:
+    return logits
+  real = jnp.arange(cfg.vocab_size) < cfg.vocab_real
+  return jnp.where(real, logits, PADDED_LOGIT)
+
+
 _REMAT = {
     "full": jax.checkpoint_policies.nothing_saveable,
     "dots": jax.checkpoint_policies.checkpoint_dots_with_no_batch_dims,
@@ -229,7 +245,7 @@ class DecoderLM(nn.Module):
         metadata_params={nn.PARTITION_NAME: "layers"})(cfg)
     self.final_norm = RMSNorm(cfg.norm_eps, cfg.compute_dtype, cfg.weight_dtype, cfg.norm_plus_one)
     if not cfg.tie_embeddings:
-      self.lm_head = Projection(("embed",), (cfg.vocab_size,), ("vocab",), cfg)
+      self.lm_head = Projection(("embed",), (cfg.vocab_size,), ("vocab",), cfg, accumulate_dtype=jnp.float32)
 
   def __call__(self, tokens, segment_ids=None, positions=None, cache=None, logit_indices=None):
     """Logits [b, t, vocab] in float32 (or [b, 1, vocab] at `logit_indices` [b]).
@@ -255,12 +271,15 @@ class DecoderLM(nn.Module):
     if logit_indices is not None:
       x = jnp.take_along_axis(x, logit_indices[:, None, None], axis=1)
     x = self.final_norm(x)
-    if self.cfg.tie_embeddings:
-      logits = self.embed.attend(x)
+    if self.cfg.tie_embeddings:  # as nn.Embed.attend, but accumulated in float32
+      dt = self.cfg.compute_dtype
+      logits = jnp.einsum("btd,vd->btv", x.astype(dt), self.embed.embedding.astype(dt),
+                          preferred_element_type=jnp.float32)
     else:
       logits = self.lm_head(x)
     logits = constrain(logits, ("activation_batch", "activation_length", "activation_vocab")).astype(jnp.float32)
     logits = attention_variants.softcap(logits, self.cfg.final_logit_softcap)
+    logits = mask_padded_vocab(logits, self.cfg)
     if cache is None:
       return logits
     return logits, {"k": layer_cache[0], "v": layer_cache[1], "segment_ids": cache_segments}

@@ -199,7 +199,7 @@ def create_app(runs: list[ServedRun], *, api_key: str | None = None, max_tokens:
   async def completions(req: api.CompletionRequest):
     model = resolve(req.model)
     tok = model.run.tokenizer
-    vocab = model.run.engine.kernels.model.cfg.vocab_size
+    vocab = model.run.engine.kernels.model.cfg.real_vocab_size  # without the padding ids
     prompts = []
     for i, p in enumerate(req.prompt):
       field = "prompt" if len(req.prompt) == 1 else f"prompt[{i}]"

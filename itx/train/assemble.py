@@ -13,6 +13,7 @@ import jax
 import ml_collections
 import optax
 
+from itx import config as config_lib
 from itx import sharding
 from itx.models import ModelConfig, network
 from itx.train import optim
@@ -51,7 +52,12 @@ def objective_of(c: ml_collections.ConfigDict) -> Objective:
 
 
 def assemble(c: ml_collections.ConfigDict, mesh, *, objective: Objective | None = None) -> Assembled:
-  """c: a resolved config (itx.config.resolved); objective: overrides `train.objective`."""
+  """c: a resolved config (itx.config.resolved); objective: overrides `train.objective`.
+
+  Raises ConfigError before anything compiles when the mesh does not divide the model (see
+  itx.config.check_model_fits_mesh).
+  """
+  config_lib.check_model_fits_mesh(c, mesh)
   rules = sharding.rules_from_config(c.mesh)
   model_cfg = ModelConfig.from_config(c.model)
   model = network(model_cfg)

@@ -121,7 +121,8 @@ def _summary(c, run: Assembled, sources) -> str:
     st = s.stats
     lines.append(f"data {s.name}: {st['examples']:,} examples, {st['tokens']:,} tokens "
                  f"({st['target_tokens']:,} targets), skipped {st['skipped_records']} records "
-                 f"and {st['skipped_examples']} examples")
+                 f"and {st['skipped_examples']} examples; {st.get('split_documents', 0)} long documents split "
+                 f"into {st.get('document_windows', 0)} windows, {st.get('truncated_examples', 0)} chats truncated")
   return "\n".join(lines)
 
 

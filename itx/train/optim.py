@@ -15,15 +15,23 @@ import optax
 
 
 def learning_rate_schedule(train_cfg) -> optax.Schedule:
+  """The learning rate of optimizer update `count` (0-based).
+
+  Warmup rises linearly to the peak at update `warmup_steps` (1-based) and starts above zero:
+  optax's warmup is 0 at count 0, which would make the first update a no-op (Adam and its
+  decoupled weight decay both scale with the rate), so the schedule is read one count ahead.
+  """
   peak, warmup, steps = train_cfg.learning_rate, train_cfg.warmup_steps, train_cfg.steps
   if train_cfg.schedule == "cosine":
-    return optax.warmup_cosine_decay_schedule(
+    base = optax.warmup_cosine_decay_schedule(
         init_value=0.0, peak_value=peak, warmup_steps=warmup,
         decay_steps=max(steps, warmup + 1), end_value=peak * train_cfg.min_lr_ratio)
-  if train_cfg.schedule == "constant":
-    return optax.join_schedules(
+  elif train_cfg.schedule == "constant":
+    base = optax.join_schedules(
         [optax.linear_schedule(0.0, peak, max(warmup, 1)), optax.constant_schedule(peak)], [warmup])
-  raise ValueError(f"train.schedule={train_cfg.schedule!r}: expected 'cosine' or 'constant'")
+  else:
+    raise ValueError(f"train.schedule={train_cfg.schedule!r}: expected 'cosine' or 'constant'")
+  return lambda count: base(count + 1)
 
 
 def path_name(path) -> str:
