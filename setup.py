@@ -41,7 +41,7 @@ setup(
     extras_require={
         # torch is only the reference implementation in tests and benchmarks; pinned so that pip
         # takes the CPU build rather than resolving a multi-GB CUDA one.
-        "test": ["pytest", "torch==2.13.0", "nbclient", "nbformat", "ipykernel"],
+        "test": ["pytest", "torch==2.13.0", "peft>=0.13", "nbclient", "nbformat", "ipykernel"],
         "tpu": ["jax[tpu]"],
         "cuda": ["jax[cuda12]"],
     },

@@ -2,6 +2,8 @@
 
 Prompts of different lengths share a batch (right-padded; each row decodes from its own position).
 Sampling per row: greedy (temperature 0), or temperature with optional top-k and top-p, from a seed.
+With a LoRA bank, each row decodes with its own adapter (`adapter_ids`), so one batch answers for
+several adapters (groups) at once.
 A row stops at an end-of-turn token, at a stop string, or after `max_new_tokens`. Shapes are
 bucketed (batch and prompt length rounded up) so a new prompt length rarely recompiles.
 """
@@ -62,26 +64,28 @@ class Generator:
   """Generates continuations of token-id prompts with one model and its (sharded) parameters."""
 
   def __init__(self, model: nn.Module, params, tokenizer, *, mesh=None, rules=(), length_bucket: int = 64,
-               batch_multiple: int = 1):
+               batch_multiple: int = 1, adapter_id: int = 0):
+    """adapter_id: the LoRA adapter of rows that name none (-1: the base model alone)."""
     self.model, self.params, self.tokenizer = model, params, tokenizer
+    self.adapter_id = adapter_id
     self.mesh, self.rules = mesh, rules
     self.length_bucket, self.batch_multiple = length_bucket, batch_multiple
     self.stop_ids = np.array(sorted(end_of_turn_ids(tokenizer)), np.int32)
     self._prefill = jax.jit(self._prefill_fn, static_argnames=("max_len", "top_k", "top_p"))
     self._step = jax.jit(self._step_fn, static_argnames=("top_k", "top_p"), donate_argnames=("cache",))
 
-  def _prefill_fn(self, params, tokens, lengths, temperature, key, *, max_len, top_k, top_p):
+  def _prefill_fn(self, params, tokens, lengths, temperature, adapters, key, *, max_len, top_k, top_p):
     b, p = tokens.shape
     positions = jnp.broadcast_to(jnp.arange(p), (b, p))
     segments = (positions < lengths[:, None]).astype(jnp.int32)
     cache = init_cache(self.model.cfg, b, max_len)
     logits, cache = self.model.apply({"params": params}, tokens, segments, positions, cache=cache,
-                                     logit_indices=lengths - 1)
+                                     logit_indices=lengths - 1, adapter_ids=jnp.broadcast_to(adapters[:, None], (b, p)))
     return sample(logits[:, 0], key, temperature, top_k, top_p), cache
 
-  def _step_fn(self, params, cache, token, position, temperature, key, *, top_k, top_p):
+  def _step_fn(self, params, cache, token, position, temperature, adapters, key, *, top_k, top_p):
     logits, cache = self.model.apply({"params": params}, token[:, None], jnp.ones_like(token)[:, None],
-                                     position[:, None], cache=cache)
+                                     position[:, None], cache=cache, adapter_ids=adapters[:, None])
     return sample(logits[:, 0], key, temperature, top_k, top_p), cache
 
   def _context(self) -> contextlib.ExitStack:
@@ -92,9 +96,11 @@ class Generator:
     return stack
 
   def generate(self, prompts: list[list[int]], sampling: SamplingParams = SamplingParams(),
-               temperatures: list[float] | None = None) -> list[list[int]]:
+               temperatures: list[float] | None = None, adapter_ids: list[int] | None = None) -> list[list[int]]:
     """Continuations (without the prompt, ending with the end-of-turn token if one was produced,
-    cut before a stop string). `temperatures`: one per prompt, overriding sampling.temperature."""
+    cut before a stop string). `temperatures`: one per prompt, overriding sampling.temperature;
+    `adapter_ids`: one LoRA adapter per prompt (index into the run's lora.adapters; -1: the base
+    alone), else the generator's `adapter_id` for all."""
     n = len(prompts)
     if n == 0:
       return []
@@ -111,13 +117,18 @@ class Generator:
     temps = np.full(b, sampling.temperature, np.float32)
     if temperatures is not None:
       temps[:n] = temperatures
+    adapters = np.full(b, self.adapter_id, np.int32)
+    if adapter_ids is not None:
+      if len(adapter_ids) != n:
+        raise ValueError(f"adapter_ids: {len(adapter_ids)} ids for {n} prompts")
+      adapters[:n] = adapter_ids
     key = jax.random.key(sampling.seed)
     out = [[] for _ in range(n)]
     done = np.zeros(b, bool)
     done[n:] = True
     with self._context():
       key, sub = jax.random.split(key)
-      token, cache = self._prefill(self.params, tokens, lengths, temps, sub, max_len=max_len,
+      token, cache = self._prefill(self.params, tokens, lengths, temps, adapters, sub, max_len=max_len,
                                    top_k=sampling.top_k, top_p=sampling.top_p)
       position = lengths.copy()
       for step in range(sampling.max_new_tokens):
@@ -129,7 +140,7 @@ class Generator:
         if done.all() or step == sampling.max_new_tokens - 1:
           break
         key, sub = jax.random.split(key)
-        token, cache = self._step(self.params, cache, token, position, temps, sub,
+        token, cache = self._step(self.params, cache, token, position, temps, adapters, sub,
                                   top_k=sampling.top_k, top_p=sampling.top_p)
         position = position + 1
     return [self._cut_stop_string(o, sampling.stop_strings) for o in out]
@@ -153,7 +164,8 @@ class Generator:
     return ids
 
   def generate_text(self, conversations: list[list[dict]], sampling: SamplingParams = SamplingParams(),
-                    temperatures: list[float] | None = None) -> list[str]:
+                    temperatures: list[float] | None = None, adapter_ids: list[int] | None = None) -> list[str]:
     """Next assistant turn of each conversation, as text (special tokens removed)."""
-    outs = self.generate([prompt_ids(self.tokenizer, c) for c in conversations], sampling, temperatures)
+    outs = self.generate([prompt_ids(self.tokenizer, c) for c in conversations], sampling, temperatures,
+                         adapter_ids)
     return [self.tokenizer.decode(o, skip_special_tokens=True).strip() for o in outs]

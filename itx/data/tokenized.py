@@ -19,16 +19,19 @@ from tqdm.auto import tqdm
 
 from itx.data import cache
 from itx.data.chat import NoTargetError, render_record, to_training_example
+from itx.data.jsonl import RecordError
 from itx.data.records import ReadStats, Record
 
 log = logging.getLogger(__name__)
 
 _FIELDS = ("inputs", "targets", "weights")
+TAG_FIELD = "adapter_ids"  # an optional per-example integer tag, repeated on each of its tokens
 
 
 @dataclasses.dataclass
 class TokenizedSource:
-  """Examples as ragged arrays; `source[i]` -> {inputs, targets, weights} of one example."""
+  """Examples as ragged arrays; `source[i]` -> {inputs, targets, weights[, adapter_ids]} of one
+  example (adapter_ids when the source was tokenized with a `route`)."""
 
   name: str
   arrays: dict            # field -> flat array over all examples
@@ -50,8 +53,12 @@ def _tokenizer_hash(tok) -> str:
 
 
 def tokenize_source(name: str, read: Callable[[ReadStats], list[Record]], fingerprint, *, kind: str, data_cfg,
-                    tok, progress: bool = True) -> TokenizedSource:
+                    tok, progress: bool = True, route: tuple[str, tuple[str, ...]] | None = None) -> TokenizedSource:
   """The examples of one source, tokenized once and cached.
+
+  route: (record field, names): each example carries, on every token, the index in `names` of its
+  record's value of that field (`adapter_ids`; e.g. the LoRA adapter of its group). A record
+  without the field, or with a value not in `names`, is invalid (file:line and field).
 
   read: reads the source's records (counting skipped ones into the ReadStats it is given);
   fingerprint: a JSON-able value that changes whenever the source's content does (files, sizes,
@@ -60,14 +67,16 @@ def tokenize_source(name: str, read: Callable[[ReadStats], list[Record]], finger
   settings = dict(files=fingerprint, kind=kind, tokenizer=_tokenizer_hash(tok),
                   seq_len=data_cfg.seq_len, loss_on=data_cfg.loss_on, add_bos=data_cfg.add_bos,
                   text_field=data_cfg.text_field, skip_invalid=data_cfg.skip_invalid, version=1)
+  if route is not None:
+    settings["route"] = [route[0], list(route[1])]
   entry = os.path.join(cache.cache_root(), "tokenized", f"{name}-{cache.settings_hash(settings)}")
   if not os.path.isdir(entry):
     with cache.atomic_dir(entry) as tmp:
-      _tokenize_into(tmp, name, read, data_cfg, tok, progress)
+      _tokenize_into(tmp, name, read, data_cfg, tok, progress, route)
   with open(os.path.join(entry, "stats.json")) as f:
     stats = json.load(f)
   with np.load(os.path.join(entry, "examples.npz")) as z:
-    arrays = {k: z[k] for k in _FIELDS}
+    arrays = {k: z[k] for k in _FIELDS + (TAG_FIELD,) if k in z}
     offsets = z["offsets"]
   if stats["skipped_records"] or stats["skipped_examples"]:
     log.warning("source %s: skipped %d invalid records and %d examples with no target; first: %s",
@@ -75,14 +84,41 @@ def tokenize_source(name: str, read: Callable[[ReadStats], list[Record]], finger
   return TokenizedSource(name, arrays, offsets, stats)
 
 
-def _tokenize_into(out_dir, name, read_records, data_cfg, tok, progress):
+def route_index(rec: Record, route: tuple[str, tuple[str, ...]]) -> int:
+  """The index in route's names of the record's routing field; RecordError (file:line, field) if
+  the field is missing or names no entry."""
+  field, names = route
+  path, _, line = rec.origin.rpartition(":")
+  line = int(line) if line.isdigit() else 0
+  if field not in rec.meta:
+    raise RecordError(path, line, field, f"missing (each record needs it to choose its adapter; lora.route_by={field!r})")
+  value = rec.meta[field]
+  if value not in names:
+    raise RecordError(path, line, field, f"{value!r} has no adapter (lora.adapters: {list(names)})")
+  return names.index(value)
+
+
+def _tokenize_into(out_dir, name, read_records, data_cfg, tok, progress, route=None):
   read = ReadStats()
   records = read_records(read)
   examples, skipped, errors = [], 0, list(read.first_errors)
   for rec in tqdm(records, desc=f"tokenizing {name}", disable=not progress, unit="rec"):
     try:
+      tag = route_index(rec, route) if route is not None else None
+    except RecordError as e:
+      if not data_cfg.skip_invalid:
+        raise
+      read.skipped += 1
+      read.read -= 1
+      if len(errors) < 5:
+        errors.append(str(e))
+      continue
+    try:
       ids, target = render_record(tok, rec, loss_on=data_cfg.loss_on, add_bos=data_cfg.add_bos)
-      examples.append(to_training_example(ids, target, data_cfg.seq_len, rec.origin))
+      example = to_training_example(ids, target, data_cfg.seq_len, rec.origin)
+      if tag is not None:
+        example[TAG_FIELD] = np.full(len(example["inputs"]), tag, np.int32)
+      examples.append(example)
     except NoTargetError as e:
       if not data_cfg.skip_invalid:
         raise NoTargetError(f"{e} (set data.skip_invalid=True to skip and count such examples)") from None
@@ -93,7 +129,7 @@ def _tokenize_into(out_dir, name, read_records, data_cfg, tok, progress):
     raise ValueError(f"source {name}: no usable example")
   lengths = np.array([len(e["inputs"]) for e in examples])
   offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-  arrays = {k: np.concatenate([e[k] for e in examples]) for k in _FIELDS}
+  arrays = {k: np.concatenate([e[k] for e in examples]) for k in _FIELDS + (TAG_FIELD,) if k in examples[0]}
   np.savez(os.path.join(out_dir, "examples.npz"), offsets=offsets, **arrays)
   stats = dict(records=read.read, skipped_records=read.skipped, examples=len(examples),
                skipped_examples=skipped, tokens=int(lengths.sum()),
@@ -110,7 +146,7 @@ def sample_examples(src: TokenizedSource, n: int, seed: int) -> TokenizedSource:
   idx = np.sort(np.random.default_rng(seed).permutation(len(src))[:n])
   parts = [src[int(i)] for i in idx]
   lengths = np.array([len(p["inputs"]) for p in parts])
-  arrays = {k: np.concatenate([p[k] for p in parts]) for k in _FIELDS}
+  arrays = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
   stats = dict(src.stats, examples=n, sampled_from=len(src), tokens=int(lengths.sum()),
                target_tokens=int(arrays["weights"].sum()))
   return TokenizedSource(src.name, arrays, np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64), stats)

@@ -50,14 +50,16 @@ def fingerprint(path: str):
   return [(f, os.path.getsize(f), os.path.getmtime(f)) for f in resolve_files(worlds.resolve_path(path))]
 
 
-def tokenized_source(name: str, src_cfg, data_cfg, tok, *, progress: bool = True) -> TokenizedSource:
-  """One source of `config.data.sources`, tokenized once (cached), subsampled to `max_examples`."""
+def tokenized_source(name: str, src_cfg, data_cfg, tok, *, progress: bool = True,
+                     route: tuple[str, tuple[str, ...]] | None = None) -> TokenizedSource:
+  """One source of `config.data.sources`, tokenized once (cached), subsampled to `max_examples`.
+  route: (record field, adapter names) to tag each example with its adapter (a LoRA bank)."""
   def read(stats: ReadStats) -> list[Record]:
     return read_source(src_cfg.path, src_cfg.kind, skip_invalid=data_cfg.skip_invalid,
                        text_field=data_cfg.text_field, stats=stats)
 
   src = tokenize_source(name, read, fingerprint(src_cfg.path), kind=src_cfg.kind, data_cfg=data_cfg, tok=tok,
-                        progress=progress)
+                        progress=progress, route=route)
   src.stats["path"] = src_cfg.path
   return sample_examples(src, src_cfg.get("max_examples", 0), data_cfg.seed)
 
@@ -66,7 +68,7 @@ def build_sources(c: ml_collections.ConfigDict, tok, *, progress: bool = True) -
   """The tokenized sources of `c.data.sources` (sorted by name) and their mixture weights."""
   sources, weights = [], []
   for name, src in sorted(c.data.sources.items()):
-    sources.append(tokenized_source(name, src, c.data, tok, progress=progress))
+    sources.append(tokenized_source(name, src, c.data, tok, progress=progress, route=config_lib.lora_routing(c)))
     weights.append(float(src.weight))
   return sources, weights
 

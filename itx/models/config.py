@@ -6,6 +6,8 @@ import dataclasses
 
 import jax.numpy as jnp
 
+from itx.models.lora import LoraSpec, spec_from_config
+
 _DTYPES = {"float64": jnp.float64, "float32": jnp.float32, "bfloat16": jnp.bfloat16, "float16": jnp.float16}
 REMAT_POLICIES = ("none", "full", "dots")
 
@@ -30,6 +32,7 @@ class ModelConfig:
   remat: str = "none"
   scan_unroll: int = 1  # layers per scan iteration: more unrolling, faster steps, longer compiles
   family: str = "llama"  # the Hugging Face model_type it maps to (itx.models.families)
+  lora: LoraSpec | None = None  # low-rank adapters on the projections (itx.models.lora)
 
   def __post_init__(self):
     if self.n_heads % self.n_kv_heads:
@@ -54,9 +57,10 @@ class ModelConfig:
     return _DTYPES[self.param_dtype]
 
   @classmethod
-  def from_config(cls, model_cfg) -> "ModelConfig":
-    names = {f.name for f in dataclasses.fields(cls)}
-    return cls(**{k: v for k, v in model_cfg.items() if k in names})
+  def from_config(cls, model_cfg, lora_cfg=None) -> "ModelConfig":
+    """From `config.model` (and `config.lora`, whose rank 0 means no adapters)."""
+    names = {f.name for f in dataclasses.fields(cls)} - {"lora"}
+    return cls(**{k: v for k, v in model_cfg.items() if k in names}, lora=spec_from_config(lora_cfg))
 
   def num_params(self, include_embedding: bool = True) -> int:
     d, h = self.d_model, self.head_size

@@ -15,6 +15,8 @@ Parameter tree (L = layers, stacked by `nn.scan`):
   layers/mlp/down_proj/kernel           [L, mlp, embed]
   final_norm/scale                      [embed]
   lm_head/kernel                        [embed, vocab]   (absent with tied embeddings)
+With LoRA (itx.models.lora), each adapted projection also holds lora_a [(L,) adapters, in..., rank]
+and lora_b [(L,) adapters, rank, out...].
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from itx.models import lora
 from itx.models.config import ModelConfig
 
 constrain = nn.with_logical_constraint
@@ -96,7 +99,7 @@ class Projection(nn.Module):
   use_bias: bool = False
 
   @nn.compact
-  def __call__(self, x):
+  def __call__(self, x, adapter_ids=None):
     n_in = len(self.in_axes)
     in_shape = x.shape[x.ndim - n_in:]
     fan_in = math.prod(in_shape)
@@ -111,6 +114,9 @@ class Projection(nn.Module):
       bias = self.param("bias", nn.with_logical_partitioning(nn.initializers.zeros, self.out_axes),
                         tuple(self.out_shape), self.cfg.weight_dtype)
       y = y + bias.astype(dt)
+    if self.cfg.lora is not None and self.cfg.lora.applies_to(self.path):
+      y = y + lora.lora_delta(self, self.cfg.lora, x, adapter_ids, self.in_axes, self.out_shape, self.out_axes,
+                              self.cfg.weight_dtype, dt)
     return y
 
 
@@ -123,12 +129,12 @@ class Attention(nn.Module):
   cfg: ModelConfig
 
   @nn.compact
-  def __call__(self, x, segment_ids, positions, layer_cache=None, cache_segment_ids=None):
+  def __call__(self, x, segment_ids, positions, layer_cache=None, cache_segment_ids=None, adapter_ids=None):
     cfg = self.cfg
     hd = cfg.head_size
 
     def proj(name, heads, axis_name):
-      return Projection(("embed",), (heads, hd), (axis_name, "head_dim"), cfg, cfg.qkv_bias, name=name)(x)
+      return Projection(("embed",), (heads, hd), (axis_name, "head_dim"), cfg, cfg.qkv_bias, name=name)(x, adapter_ids)
 
     q = constrain(proj("q_proj", cfg.n_heads, "heads"),
                   ("activation_batch", "activation_length", "activation_heads", None))
@@ -148,32 +154,32 @@ class Attention(nn.Module):
       mask = attention_mask(segment_ids, positions, cache_segment_ids, slots)
     out = attend(q, k.astype(q.dtype), v.astype(q.dtype), mask, cfg.compute_dtype)
     out = constrain(out, ("activation_batch", "activation_length", "activation_heads", None))
-    return Projection(("heads", "head_dim"), (cfg.d_model,), ("embed",), cfg, name="o_proj")(out), layer_cache
+    return Projection(("heads", "head_dim"), (cfg.d_model,), ("embed",), cfg, name="o_proj")(out, adapter_ids), layer_cache
 
 
 class MLP(nn.Module):
   cfg: ModelConfig
 
   @nn.compact
-  def __call__(self, x):
+  def __call__(self, x, adapter_ids=None):
     cfg = self.cfg
-    gate = Projection(("embed",), (cfg.mlp_dim,), ("mlp",), cfg, name="gate_proj")(x)
-    up = Projection(("embed",), (cfg.mlp_dim,), ("mlp",), cfg, name="up_proj")(x)
+    gate = Projection(("embed",), (cfg.mlp_dim,), ("mlp",), cfg, name="gate_proj")(x, adapter_ids)
+    up = Projection(("embed",), (cfg.mlp_dim,), ("mlp",), cfg, name="up_proj")(x, adapter_ids)
     hidden = constrain(nn.silu(gate) * up, ("activation_batch", "activation_length", "activation_mlp"))
-    return Projection(("mlp",), (cfg.d_model,), ("embed",), cfg, name="down_proj")(hidden)
+    return Projection(("mlp",), (cfg.d_model,), ("embed",), cfg, name="down_proj")(hidden, adapter_ids)
 
 
 class Block(nn.Module):
   cfg: ModelConfig
 
   @nn.compact
-  def __call__(self, x, segment_ids, positions, layer_cache=None, cache_segment_ids=None):
+  def __call__(self, x, segment_ids, positions, layer_cache=None, cache_segment_ids=None, adapter_ids=None):
     cfg = self.cfg
     norm = functools.partial(RMSNorm, eps=cfg.norm_eps, dtype=cfg.compute_dtype, param_dtype=cfg.weight_dtype)
     h, layer_cache = Attention(cfg, name="attn")(norm(name="input_norm")(x), segment_ids, positions,
-                                                 layer_cache, cache_segment_ids)
+                                                 layer_cache, cache_segment_ids, adapter_ids)
     x = x + h
-    x = x + MLP(cfg, name="mlp")(norm(name="post_attn_norm")(x))
+    x = x + MLP(cfg, name="mlp")(norm(name="post_attn_norm")(x), adapter_ids)
     x = constrain(x, ("activation_batch", "activation_length", "activation_embed"))
     return x, layer_cache
 
@@ -202,14 +208,16 @@ class DecoderLM(nn.Module):
         embedding_init=nn.with_logical_partitioning(nn.initializers.normal(0.02), ("vocab", "embed")))
     self.layers = nn.scan(
         block, variable_axes={"params": 0}, split_rngs={"params": True},
-        in_axes=(nn.broadcast, nn.broadcast, 0, nn.broadcast), length=cfg.n_layers, unroll=cfg.scan_unroll,
+        in_axes=(nn.broadcast, nn.broadcast, 0, nn.broadcast, nn.broadcast), length=cfg.n_layers, unroll=cfg.scan_unroll,
         metadata_params={nn.PARTITION_NAME: "layers"})(cfg)
     self.final_norm = RMSNorm(cfg.norm_eps, cfg.compute_dtype, cfg.weight_dtype)
     if not cfg.tie_embeddings:
       self.lm_head = Projection(("embed",), (cfg.vocab_size,), ("vocab",), cfg)
 
-  def __call__(self, tokens, segment_ids=None, positions=None, cache=None, logit_indices=None):
+  def __call__(self, tokens, segment_ids=None, positions=None, cache=None, logit_indices=None, adapter_ids=None):
     """Logits [b, t, vocab] in float32 (or [b, 1, vocab] at `logit_indices` [b]).
+
+    adapter_ids: [b, t] int, the LoRA adapter of each token (see itx.models.lora); None: adapter 0.
 
     cache: None (training), or a decode cache (see `init_cache`); then returns (logits, new cache).
     """
@@ -224,14 +232,17 @@ class DecoderLM(nn.Module):
       rows = jnp.arange(tokens.shape[0])[:, None]
       cache_segments = cache["segment_ids"].at[rows, positions].set(segment_ids)
       layer_cache = (cache["k"], cache["v"])
-    x, layer_cache = self.layers(x, segment_ids, positions, layer_cache, cache_segments)
+    x, layer_cache = self.layers(x, segment_ids, positions, layer_cache, cache_segments, adapter_ids)
     if logit_indices is not None:
       x = jnp.take_along_axis(x, logit_indices[:, None, None], axis=1)
     x = self.final_norm(x)
     if self.cfg.tie_embeddings:
       logits = self.embed.attend(x)
     else:
-      logits = self.lm_head(x)
+      head_ids = adapter_ids
+      if adapter_ids is not None and logit_indices is not None:
+        head_ids = jnp.take_along_axis(adapter_ids, logit_indices[:, None], axis=1)
+      logits = self.lm_head(x, head_ids)
     logits = constrain(logits, ("activation_batch", "activation_length", "activation_vocab")).astype(jnp.float32)
     if cache is None:
       return logits
