@@ -250,3 +250,14 @@ def test_records_without_a_known_group_are_refused_or_counted(tmp_path):
   assert src.stats["skipped_records"] == 2 and src.stats["examples"] == 2
   assert "'poetry' has no adapter" in " ".join(src.stats["first_errors"])
   assert set(src.arrays["adapter_ids"]) == {TASKS.index("add")}
+
+
+def test_dropout_acts_in_training_only():
+  cfg = with_lora(BASE, dropout=0.5)
+  params = randomize_b(init(cfg))
+  tokens = random_tokens((1, 10))
+  fn = jax.jit(lambda p, key: DecoderLM(cfg).apply({"params": p}, tokens, rngs={"dropout": key}))
+  plain = apply_fn(cfg)(params, tokens, None)
+  np.testing.assert_array_equal(plain, apply_fn(dataclasses.replace(cfg, lora=with_lora(BASE).lora))(params, tokens, None))
+  dropped = [fn(params, jax.random.key(k)) for k in range(2)]
+  assert not np.allclose(dropped[0], plain) and not np.allclose(dropped[0], dropped[1])
