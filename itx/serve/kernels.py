@@ -104,8 +104,8 @@ class Kernels:
     return stack
 
   def _apply(self, params, tokens, segments, positions, adapters, **kw):
-    if self.takes_adapters:
-      kw["adapter_ids"] = adapters
+    if self.takes_adapters:  # one adapter per row, on each of its tokens
+      kw["adapter_ids"] = jnp.broadcast_to(adapters[:, None], tokens.shape)
     return self.model.apply({"params": params}, tokens, segments, positions, **kw)
 
   def _prefill_fn(self, params, cache, tokens, lengths, slots, adapters, s):
