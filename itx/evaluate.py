@@ -29,6 +29,7 @@ from itx.eval.language_id import identify
 from itx.eval.loss import conversation_nll
 from itx.eval.rule_judge import RuleJudge, reference_request
 from itx.inference import load_run, local_mesh
+from itx.train.compilation import enable_persistent_cache
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +143,7 @@ def evaluate(workdir: str, eval_cfg, *, step: int | None = None) -> dict:
   e = eval_cfg
   _check_aggregation(e)
   duplicates, average = e.get("duplicates", "all"), e.get("average", "lines")
+  enable_persistent_cache()
   run = load_run(workdir, step, mesh_overrides=local_mesh())
   root = worlds.resolve_path(e.bench)
   model_id = e.model_id or os.path.basename(os.path.abspath(workdir))

@@ -25,6 +25,7 @@ from itx.hf import config_map as hf_config_map
 from itx.hf import weights as hf_weights
 from itx.train.assemble import Assembled, assemble
 from itx.train.checkpoint import Checkpointer, restore_params
+from itx.train.compilation import enable_persistent_cache
 from itx.train.hooks import Hook, HookContext, StopTraining, run_hooks
 from itx.train.metrics import MetricsWriter, peak_flops_per_device, read_metrics
 from itx.train.objectives import Objective
@@ -145,6 +146,7 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool | N
   hooks: work between steps (itx.train.hooks); objective: overrides `config.train.objective`.
   """
   sharding.maybe_initialize_distributed(config.mesh)
+  enable_persistent_cache()
   config_lib.validate(config, process_count=jax.process_count())
   progress = config.log.progress_bar if progress is None else progress
   os.makedirs(workdir, exist_ok=True)
