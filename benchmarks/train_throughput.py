@@ -3,6 +3,8 @@
 Same Llama shape, batch, sequence length, AdamW and float32 for both; random tokens (no data
 loading in the timed loop). Prints tokens/s of each, their ratio, and itx's model FLOPs utilisation
 against a matmul peak measured in this same run (the machine is noisy: compare within a run).
+Then the data side: the grain pipeline's delivery rate against that training rate, and how full
+its packed rows are (benchmarks/data_side.py).
 
   python benchmarks/train_throughput.py [--steps 8] [--d_model 512] ...
 """
@@ -92,6 +94,7 @@ _D_MODEL = flags.DEFINE_integer("d_model", 512, "model width")
 _LAYERS = flags.DEFINE_integer("layers", 4, "layers")
 _HEADS = flags.DEFINE_integer("heads", 8, "attention heads")
 _MLP = flags.DEFINE_integer("mlp", 1408, "MLP width")
+_DATA = flags.DEFINE_bool("data", True, "also measure the data pipeline (benchmarks/data_side.py)")
 
 
 def main(argv):
@@ -111,6 +114,12 @@ def main(argv):
   print(f"itx (JAX/XLA):               {itx_tps:10.1f} tokens/s   MFU {mfu:.1%} of the measured peak")
   print(f"transformers (PyTorch, CPU): {torch_tps:10.1f} tokens/s")
   print(f"ratio itx / transformers:    {itx_tps / torch_tps:10.2f}")
+  if _DATA.value:
+    from data_side import measure  # beside this script
+    d = measure()
+    print(f"data pipeline (LIMA-like lengths, packed {d['rows']} x {d['seq_len']}, {d['bins']} bins): "
+          f"{d['tokens_per_s']:,.0f} tokens/s, {d['fill']:.1%} of the tokens real")
+    print(f"ratio pipeline / itx training: {d['tokens_per_s'] / itx_tps:8.1f}")
 
 
 if __name__ == "__main__":

@@ -51,6 +51,7 @@ def get_config() -> ml_collections.ConfigDict:
       param_dtype="float32",
       remat="none",            # none | full | dots
       scan_unroll=1,           # layers per scan iteration (n_layers: fully unrolled)
+      attention="xla",         # xla | cudnn (NVIDIA GPUs) | splash (TPUs) | einsum: see itx/models/attention.py
       tokenizer="builtin:toy",  # a Hugging Face tokenizer directory, builtin:NAME, or "" (init_from's)
       # "" (random init), "hf:/path/to/hf_dir" (its config.json sets the architecture fields above),
       # or "itx:/path/to/workdir" (the parameters of another itx run).

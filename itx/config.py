@@ -6,7 +6,7 @@ import re
 
 import ml_collections
 
-from itx.models.config import REMAT_POLICIES
+from itx.models.config import ATTENTION_IMPLEMENTATIONS, REMAT_POLICIES
 
 
 class ConfigError(ValueError):
@@ -21,6 +21,7 @@ def _choice(value, name: str, options) -> None:
 def validate(c: ml_collections.ConfigDict, *, process_count: int = 1) -> None:
   """Raises ConfigError naming the field for settings that cannot work together."""
   _choice(c.model.remat, "model.remat", REMAT_POLICIES)
+  _choice(c.model.get("attention", "xla"), "model.attention", ATTENTION_IMPLEMENTATIONS)
   _choice(c.data.loss_on, "data.loss_on", ("assistant", "all"))
   _choice(c.train.schedule, "train.schedule", ("cosine", "constant"))
   try:

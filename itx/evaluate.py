@@ -29,6 +29,7 @@ from itx.eval.language_id import identify
 from itx.eval.loss import conversation_nll
 from itx.eval.rule_judge import RuleJudge, reference_request
 from itx.inference import load_run, local_mesh
+from itx.train.compilation import enable_persistent_cache
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +143,7 @@ def evaluate(workdir: str, eval_cfg, *, step: int | None = None) -> dict:
   e = eval_cfg
   _check_aggregation(e)
   duplicates, average = e.get("duplicates", "all"), e.get("average", "lines")
+  enable_persistent_cache()
   adapter = e.get("adapter", "")  # one adapter of a LoRA bank: its own model id and folder
   run = load_run(workdir, step, mesh_overrides=local_mesh(), adapter=adapter or None)
   root = worlds.resolve_path(e.bench)

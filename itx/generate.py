@@ -41,19 +41,27 @@ def prompt_ids(tokenizer, messages: list[dict]) -> list[int]:
 def sample(logits, key, temperature, top_k: int, top_p: float):
   """Next tokens [b] from logits [b, V]; temperature [b] (0 = greedy for that row)."""
   greedy = jnp.argmax(logits, axis=-1)
-  scaled = logits / jnp.maximum(temperature, 1e-6)[:, None]
-  if top_k > 0:
-    kth = jax.lax.top_k(scaled, top_k)[0][:, -1:]
-    scaled = jnp.where(scaled < kth, -jnp.inf, scaled)
-  if top_p < 1.0:
-    order = jnp.argsort(-scaled, axis=-1)
-    sorted_logits = jnp.take_along_axis(scaled, order, axis=-1)
-    cum = jnp.cumsum(jax.nn.softmax(sorted_logits, axis=-1), axis=-1)
-    drop_sorted = (cum - jax.nn.softmax(sorted_logits, axis=-1)) >= top_p  # keeps the first token always
-    drop = jnp.zeros_like(drop_sorted).at[jnp.arange(logits.shape[0])[:, None], order].set(drop_sorted)
-    scaled = jnp.where(drop, -jnp.inf, scaled)
-  sampled = jax.random.categorical(key, scaled, axis=-1)
-  return jnp.where(temperature > 0, sampled, greedy)
+
+  def drawn():
+    scaled = logits / jnp.maximum(temperature, 1e-6)[:, None]
+    if top_k > 0:
+      kth = jax.lax.top_k(scaled, top_k)[0][:, -1:]
+      scaled = jnp.where(scaled < kth, -jnp.inf, scaled)
+    if top_p < 1.0:
+      order = jnp.argsort(-scaled, axis=-1)
+      sorted_logits = jnp.take_along_axis(scaled, order, axis=-1)
+      cum = jnp.cumsum(jax.nn.softmax(sorted_logits, axis=-1), axis=-1)
+      drop_sorted = (cum - jax.nn.softmax(sorted_logits, axis=-1)) >= top_p  # keeps the first token always
+      drop = jnp.zeros_like(drop_sorted).at[jnp.arange(logits.shape[0])[:, None], order].set(drop_sorted)
+      scaled = jnp.where(drop, -jnp.inf, scaled)
+    sampled = jax.random.categorical(key, scaled, axis=-1)
+    return jnp.where(temperature > 0, sampled, greedy)
+
+  # An all-greedy batch draws no random numbers: [b, V] of them cost as much as a small model's step.
+  return jax.lax.cond(jnp.any(temperature > 0), drawn, lambda: greedy)
+
+
+_LENGTH_AXIS = {"k": 3, "v": 3, "segment_ids": 1}  # the positions axis of each cache array (init_cache)
 
 
 def _round_up(n: int, k: int) -> int:
@@ -95,8 +103,7 @@ class Generator:
     """Up to `steps` decode steps on the device. token, position, done: [b] (the last token, its
     position, whether the row has ended); adapters: [b] LoRA adapter ids. Returns (cache, token, position, done, key, new [b, steps]
     with -1 where a row had already ended, steps taken)."""
-    view = {"k": cache["k"][:, :, :kv_len], "v": cache["v"][:, :, :kv_len],
-            "segment_ids": cache["segment_ids"][:, :kv_len]}
+    view = {name: jax.lax.slice_in_dim(cache[name], 0, kv_len, axis=_LENGTH_AXIS[name]) for name in cache}
     stop_ids = jnp.asarray(self.stop_ids)
     new = jnp.full((token.shape[0], steps), -1, jnp.int32)
 
@@ -117,7 +124,7 @@ class Generator:
 
     i, view, token, position, key, done, new = jax.lax.while_loop(
         cond, body, (jnp.int32(0), view, token, position, key, done, new))
-    cache = {name: jax.lax.dynamic_update_slice_in_dim(cache[name], view[name], 0, axis=2 if name != "segment_ids" else 1)
+    cache = {name: jax.lax.dynamic_update_slice_in_dim(cache[name], view[name], 0, axis=_LENGTH_AXIS[name])
              for name in cache}
     return cache, token, position, done, key, new, i
 

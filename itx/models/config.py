@@ -10,6 +10,7 @@ from itx.models.lora import LoraSpec, spec_from_config
 
 _DTYPES = {"float64": jnp.float64, "float32": jnp.float32, "bfloat16": jnp.bfloat16, "float16": jnp.float16}
 REMAT_POLICIES = ("none", "full", "dots")
+ATTENTION_IMPLEMENTATIONS = ("xla", "cudnn", "splash", "einsum")  # see itx.models.attention
 ROPE_SCALINGS = ("none", "linear", "llama3")
 MLP_ACTIVATIONS = ("silu", "gelu_tanh")
 LAYER_TYPES = ("full_attention", "sliding_attention")  # Hugging Face's names
@@ -35,6 +36,7 @@ after `family` are the options of the families; their defaults are a plain Llama
   param_dtype: str = "float32"
   remat: str = "none"
   scan_unroll: int = 1  # layers per scan iteration: more unrolling, faster steps, longer compiles
+  attention: str = "xla"  # the full attention's implementation (itx.models.attention.IMPLEMENTATIONS)
   family: str = "llama"  # the Hugging Face model_type it maps to (itx.models.families)
   # Rope scaling of the full-attention layers (Llama 3.x: "llama3"; position interpolation: "linear").
   rope_scaling: str = "none"
@@ -68,6 +70,8 @@ after `family` are the options of the families; their defaults are a plain Llama
       raise ValueError(f"model.vocab_real={self.vocab_real} exceeds model.vocab_size={self.vocab_size}")
     if self.remat not in REMAT_POLICIES:
       raise ValueError(f"model.remat={self.remat!r}: expected one of {REMAT_POLICIES}")
+    if self.attention not in ATTENTION_IMPLEMENTATIONS:
+      raise ValueError(f"model.attention={self.attention!r}: expected one of {ATTENTION_IMPLEMENTATIONS}")
     if self.rope_scaling not in ROPE_SCALINGS:
       raise ValueError(f"model.rope_scaling={self.rope_scaling!r}: expected one of {ROPE_SCALINGS}")
     if self.mlp_activation not in MLP_ACTIVATIONS:

@@ -72,6 +72,8 @@ def main(argv) -> None:
   from itx.inference import load_run, local_mesh
   from itx.serve.app import create_app
   from itx.serve.registry import serve_loaded_run
+  from itx.train.compilation import enable_persistent_cache
+  enable_persistent_cache()
   served = []
   for n, w in runs:
     loaded = load_run(w, _STEP.value, mesh_overrides=local_mesh())

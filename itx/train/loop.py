@@ -27,6 +27,7 @@ from itx.train.assemble import Assembled, assemble
 from itx.models import lora
 from itx.train import frozen_base
 from itx.train.checkpoint import Checkpointer, restore_base, restore_params
+from itx.train.compilation import enable_persistent_cache
 from itx.train.hooks import Hook, HookContext, StopTraining, run_hooks
 from itx.train.metrics import MetricsWriter, peak_flops_per_device, read_metrics
 from itx.train.objectives import Objective
@@ -163,6 +164,7 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool | N
   hooks: work between steps (itx.train.hooks); objective: overrides `config.train.objective`.
   """
   sharding.maybe_initialize_distributed(config.mesh)
+  enable_persistent_cache()
   config_lib.validate(config, process_count=jax.process_count())
   progress = config.log.progress_bar if progress is None else progress
   os.makedirs(workdir, exist_ok=True)
