@@ -32,7 +32,7 @@ def matmul_peak(n: int = 2048, repeats: int = 10) -> float:
   return 2 * n ** 3 * repeats / (time.perf_counter() - t)
 
 
-def itx_tokens_per_s(args, tokens: np.ndarray) -> float:
+def itx_tokens_per_s(args, tokens: np.ndarray, attention: str) -> float:
   from configs import base
   from itx import sharding
   from itx.train.assemble import assemble
@@ -40,7 +40,7 @@ def itx_tokens_per_s(args, tokens: np.ndarray) -> float:
   c = base.get_config()
   c.model.update(vocab_size=args.vocab, d_model=args.d_model, n_layers=args.layers, n_heads=args.heads,
                  n_kv_heads=args.heads, mlp_dim=args.mlp, head_dim=args.d_model // args.heads,
-                 scan_unroll=args.layers)
+                 scan_unroll=args.layers, attention=attention)
   c.train.update(steps=1000, batch_size=args.batch, weight_decay=0.0, clip_norm=0.0, warmup_steps=0)
   run = assemble(c, sharding.make_mesh(c.mesh, jax.devices()[:1]))
   state, step, bs = run.init_state(0), run.step, run.batch_sharding
@@ -94,6 +94,7 @@ _D_MODEL = flags.DEFINE_integer("d_model", 512, "model width")
 _LAYERS = flags.DEFINE_integer("layers", 4, "layers")
 _HEADS = flags.DEFINE_integer("heads", 8, "attention heads")
 _MLP = flags.DEFINE_integer("mlp", 1408, "MLP width")
+_ATTENTION = flags.DEFINE_list("attention", ["xla", "einsum"], "itx attention implementations to measure (the first is compared)")
 _DATA = flags.DEFINE_bool("data", True, "also measure the data pipeline (benchmarks/data_side.py)")
 
 
@@ -108,12 +109,15 @@ def main(argv):
   print(f"model: {mc.num_params():,} parameters; batch {args.batch} x {args.seq_len} tokens; float32; AdamW")
   peak = matmul_peak()
   print(f"matmul peak (f32, measured now): {peak / 1e9:.1f} GFLOP/s")
-  itx_tps = itx_tokens_per_s(args, tokens)
+  itx_tps = {a: itx_tokens_per_s(args, tokens, a) for a in _ATTENTION.value}
   torch_tps = torch_tokens_per_s(args, tokens)
-  mfu = itx_tps * mc.flops_per_token(args.seq_len) / peak
-  print(f"itx (JAX/XLA):               {itx_tps:10.1f} tokens/s   MFU {mfu:.1%} of the measured peak")
+  for a, tps in itx_tps.items():
+    mfu = tps * mc.flops_per_token(args.seq_len) / peak
+    print(f"itx (attention={a:6s}):     {tps:10.1f} tokens/s   MFU {mfu:.1%} of the measured peak")
   print(f"transformers (PyTorch, CPU): {torch_tps:10.1f} tokens/s")
-  print(f"ratio itx / transformers:    {itx_tps / torch_tps:10.2f}")
+  for a, tps in itx_tps.items():
+    print(f"ratio itx ({a}) / transformers: {tps / torch_tps:6.2f}")
+  itx_tps = itx_tps[_ATTENTION.value[0]]
   if _DATA.value:
     from data_side import measure  # beside this script
     d = measure()
