@@ -12,8 +12,9 @@ import ml_collections
 
 from itx.data.groups import GROUPS
 
-# OpinionGPT's public adapters: rank 16, alpha 16, on the seven projections of every layer.
-LORA_TARGETS = r".*/(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)/kernel"
+# OpinionGPT's public adapters: rank 16, alpha 16, on the seven projections of every layer (the
+# default `lora.targets`).
+LORA = (("rank", 16), ("alpha", 16.0))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,10 +34,8 @@ CONDITIONS = {
     "pooled": Condition(data="pooled", tagged=False),
     "tag": Condition(data="tag", tagged=True),
     "tag_en_only": Condition(data="tag_en_only", tagged=True),
-    "lora": Condition(data="tag", tagged=True, lora=(("rank", 16), ("alpha", 16.0), ("targets", LORA_TARGETS))),
-    "bank": Condition(data="pooled", tagged=False, routed=True,
-                      lora=(("rank", 16), ("alpha", 16.0), ("targets", LORA_TARGETS), ("adapters", GROUPS),
-                            ("route_by", "group"))),
+    "lora": Condition(data="tag", tagged=True, lora=LORA),
+    "bank": Condition(data="pooled", tagged=False, routed=True, lora=LORA + (("adapters", GROUPS), ("route_by", "group"))),
 }
 
 

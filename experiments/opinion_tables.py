@@ -38,22 +38,31 @@ def thread_loss(run, preset, world: str) -> float:
   docs = heldout_threads(OpinionSettings.from_preset(preset.world), preset.heldout_chars)
   if preset.train_languages:
     docs = [d for d in docs if d["language"] in preset.train_languages]
-  losses = document_nll(run, [d["text"] for d in docs], seq_len=run.config.data.seq_len, desc="held-out threads")
+  losses = document_nll(run, [d["text"] for d in docs], seq_len=run.config.data.seq_len, desc="held-out threads",
+                        progress=False)
   return float(np.nanmean(losses))
+
+
+def _reference_loss(run, references: list[dict], cond) -> float:
+  from itx.data.groups import condition_messages
+  from itx.eval.loss import conversation_nll
+  convs = [condition_messages(r["messages"], "tag" if cond.tagged else "pooled", r["language"], r["group"])
+           for r in references]
+  return float(np.nanmean(conversation_nll(run, convs, seq_len=run.config.data.seq_len, progress=False)))
 
 
 def tuning_costs(run, preset, world: str, references: list[dict], cond) -> dict:
   """{reference_loss: NLL of the held-out reference answers asked as the condition asks,
-  thread_loss: of held-out threads}. A routed model's answer loss needs per-row adapters: nan."""
-  from itx.data.groups import condition_messages
-  from itx.eval.loss import conversation_nll
-  out = {"thread_loss": thread_loss(run, preset, world), "reference_loss": math.nan}
+  thread_loss: of held-out threads}. A routed model (an adapter bank) answers each group's
+  references through that group's adapter; its thread loss is the mean over its adapters."""
   if not cond.routed:
-    convs = [condition_messages(r["messages"], "tag" if cond.tagged else "pooled", r["language"], r["group"])
-             for r in references]
-    out["reference_loss"] = float(np.nanmean(conversation_nll(run, convs, seq_len=run.config.data.seq_len,
-                                                              desc="reference answers")))
-  return out
+    return {"thread_loss": thread_loss(run, preset, world), "reference_loss": _reference_loss(run, references, cond)}
+  import dataclasses
+  per_group = {g: dataclasses.replace(run, adapter=i) for i, g in enumerate(GROUPS)}
+  refs = [(_reference_loss(per_group[g], [r for r in references if r["group"] == g], cond),
+           sum(r["group"] == g for r in references)) for g in GROUPS]
+  return {"thread_loss": float(np.mean([thread_loss(r, preset, world) for r in per_group.values()])),
+          "reference_loss": float(sum(l * n for l, n in refs) / sum(n for _, n in refs))}
 
 
 def judge_answers(answers: list[dict], workdir: str, args) -> dict:
