@@ -75,7 +75,7 @@ PRESETS = {
                    eval_languages=("en", "de", "fr", "it", "es"), eval_questions=0, max_new_tokens=64, world="demo"),
     # Phi-3-mini + Reddit: a documented config, sized for accelerators (not run on a CPU).
     "paper": Preset(conditions=("pooled", "tag", "lora", "bank"), seeds=(0,), base_steps=0, sft_steps=2000,
-                    eval_languages=("en",), eval_questions=0, max_new_tokens=128, real_data=True, seq_len=512,
+                    eval_languages=("en",), eval_questions=200, max_new_tokens=128, real_data=True, seq_len=512,
                     batch_size=64, sft_lr=2e-4),
     # The whole pipeline in seconds (a tiny network, a few steps): for checking the machinery.
     "smoke": Preset(conditions=("pooled", "tag"), seeds=(0,), base_steps=3, sft_steps=3, eval_languages=("en",),
@@ -169,11 +169,29 @@ def base_summary(preset: Preset, out_dir: str) -> dict:
   return summary
 
 
-def _references(preset: Preset) -> list[dict]:
+def _references(preset: Preset, args=None) -> list[dict]:
+  return evaluation_data(preset, args)[1]
+
+
+def evaluation_data(preset: Preset, args=None) -> tuple[list[dict], list[dict]]:
+  """(held-out questions, reference answers with their groups). The generated world: its held-out
+  questions (with every group's stance) and references. Reddit (paper): the validation split's
+  questions, each asked as every group, and its answers as the references (no stance known)."""
   from itx.data.jsonl import read_jsonl
   langs = set(preset.eval_languages)
-  return [r for r in read_jsonl(os.path.join(world_dir(preset), "heldout", "reference.jsonl"))
-          if r["language"].lower() in langs]
+  if not preset.real_data:
+    world = world_dir(preset)
+    return (read_jsonl(os.path.join(world, "heldout", "questions.jsonl")),
+            [r for r in read_jsonl(os.path.join(world, "heldout", "reference.jsonl")) if r["language"].lower() in langs])
+  from itx.datasets.sources import read_source
+  records = read_source(f"tfds:reddit_opinions/tag:validation@{os.path.abspath(args.reddit)}")
+  references, questions = [], {}
+  for i, rec in enumerate(records):
+    question = next(m["content"] for m in rec.messages if m["role"] == "user")
+    references.append({"language": "en", "group": rec.meta["group"], "messages": rec.messages})
+    questions.setdefault(question, {"question_id": f"val-{i}", "language": "en", "topic": rec.meta.get("forum", ""),
+                                    "heldout_topic": True, "question": question, "expected": None})
+  return list(questions.values()), references
 
 
 def run_base(preset: Preset, out_dir: str, args) -> dict:
@@ -192,7 +210,7 @@ def run_base(preset: Preset, out_dir: str, args) -> dict:
 def run_cell(preset: Preset, condition: str, seed: int, out_dir: str, args) -> dict:
   """Tunes one (condition, seed) in runs/CELL, answers every evaluation question as every group,
   scores the answers and writes cells/CELL.json (no other cell's files are touched)."""
-  from itx.data.jsonl import read_jsonl, write_jsonl
+  from itx.data.jsonl import write_jsonl
   from itx.eval.opinion_answers import answer_items, evaluation_items, group_report
   from itx.inference import load_run, local_mesh
   from itx.train.loop import train
@@ -208,17 +226,18 @@ def run_cell(preset: Preset, condition: str, seed: int, out_dir: str, args) -> d
   train(c, workdir)
   run = load_run(workdir, mesh_overrides=local_mesh())
   cond = CONDITIONS[condition]
-  questions = read_jsonl(os.path.join(world_dir(preset), "heldout", "questions.jsonl"))
+  questions, references = evaluation_data(preset, args)
   items = evaluation_items(questions, languages=preset.eval_languages, tagged=cond.tagged,
                            max_questions=preset.eval_questions)
   texts = answer_items(run.generator(), items, max_new_tokens=preset.max_new_tokens,
                        adapter_of=opinion_conditions.adapter_of(condition))
   answers = [{**it, "text": t} for it, t in zip(items, texts)]
   write_jsonl(os.path.join(workdir, "answers.jsonl"), answers)
-  report = group_report(answers, _references(preset))
-  costs = opinion_tables.tuning_costs(run, preset, world_dir(preset), _references(preset), cond)
+  report = group_report(answers, references)
+  costs = opinion_tables.tuning_costs(run, preset, None if preset.real_data else world_dir(preset), references, cond)
   judged = opinion_tables.judge_answers(answers, workdir, args) if getattr(args, "judge_model", "") else None
-  rows = opinion_tables.cell_rows(condition, seed, report, costs, base_summary(preset, out_dir), judged)
+  base = None if preset.real_data else base_summary(preset, out_dir)
+  rows = opinion_tables.cell_rows(condition, seed, report, costs, base, judged)
   cell = {"condition": condition, "seed": seed, "workdir": workdir, "seconds": time.time() - start, "rows": rows,
           "confusion": {l: {k: r["recoverability"][k] for k in ("labels", "confusion", "macro_accuracy", "chance")}
                         for l, r in report.items()}}
@@ -235,7 +254,7 @@ def collect(preset_name: str, out_dir: str, args=None) -> dict:
   cells, missing = grid.read_cells(out_dir, preset.conditions, preset.seeds)
   conditions = [c for c in preset.conditions if any(k[0] == c for k in cells)]
   base = None
-  if os.path.exists(os.path.join(out_dir, BASE, "summary.json")):
+  if not preset.real_data and os.path.exists(os.path.join(out_dir, BASE, "summary.json")):
     base = base_summary(preset, out_dir)
   res = opinion_tables.write_results(out_dir, list(cells.values()), conditions, base=base)
   res["missing_cells"] = missing

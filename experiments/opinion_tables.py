@@ -51,17 +51,22 @@ def _reference_loss(run, references: list[dict], cond) -> float:
   return float(np.nanmean(conversation_nll(run, convs, seq_len=run.config.data.seq_len, progress=False)))
 
 
-def tuning_costs(run, preset, world: str, references: list[dict], cond) -> dict:
+def tuning_costs(run, preset, world: str | None, references: list[dict], cond) -> dict:
   """{reference_loss: NLL of the held-out reference answers asked as the condition asks,
   thread_loss: of held-out threads}. A routed model (an adapter bank) answers each group's
   references through that group's adapter; its thread loss is the mean over its adapters."""
+  if world is None:  # real data: the base's own task is not generated (its loss comes from the validation split)
+    thread = lambda r: None  # noqa: E731
+  else:
+    thread = lambda r: thread_loss(r, preset, world)  # noqa: E731
   if not cond.routed:
-    return {"thread_loss": thread_loss(run, preset, world), "reference_loss": _reference_loss(run, references, cond)}
+    return {"thread_loss": thread(run), "reference_loss": _reference_loss(run, references, cond)}
   import dataclasses
   per_group = {g: dataclasses.replace(run, adapter=i) for i, g in enumerate(GROUPS)}
   refs = [(_reference_loss(per_group[g], [r for r in references if r["group"] == g], cond),
            sum(r["group"] == g for r in references)) for g in GROUPS]
-  return {"thread_loss": float(np.mean([thread_loss(r, preset, world) for r in per_group.values()])),
+  threads = [thread(r) for r in per_group.values()]
+  return {"thread_loss": None if world is None else float(np.mean(threads)),
           "reference_loss": float(sum(l * n for l, n in refs) / sum(n for _, n in refs))}
 
 
@@ -90,19 +95,20 @@ def cell_rows(condition: str, seed: int, report: dict, costs: dict, base: dict |
     for g, v in rec["per_group"].items():
       add(lang, g, "recoverability", v)
     add(lang, ALL, "recoverability", rec["macro_accuracy"])
-    for g, v in stance["per_group"].items():
-      add(lang, g, "stance_accuracy", v)
-    add(lang, ALL, "stance_accuracy", stance["accuracy"])
-    add(lang, ALL, "stance_heldout", stance["heldout_topics"])
-    add(lang, ALL, "stance_seen", stance["seen_topics"])
+    if stance is not None:
+      for g, v in stance["per_group"].items():
+        add(lang, g, "stance_accuracy", v)
+      add(lang, ALL, "stance_accuracy", stance["accuracy"])
+      add(lang, ALL, "stance_heldout", stance["heldout_topics"])
+      add(lang, ALL, "stance_seen", stance["seen_topics"])
     for g, v in r["distinctness_per_group"].items():
       add(lang, g, "distinctness", None if math.isnan(v) else v)
     add(lang, ALL, "distinctness", None if math.isnan(r["distinctness"]) else r["distinctness"])
     if judged and lang in judged:
       add(lang, ALL, "judge_macro_accuracy", judged[lang]["macro_accuracy"])
   add(ALL, ALL, "reference_loss", None if math.isnan(costs["reference_loss"]) else costs["reference_loss"])
-  add(ALL, ALL, "thread_loss", costs["thread_loss"])
-  if base:
+  add(ALL, ALL, "thread_loss", costs.get("thread_loss"))
+  if base and costs.get("thread_loss") is not None:
     add(ALL, ALL, "thread_loss_change", costs["thread_loss"] - base["thread_loss"])
   return rows
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import numpy as np
 from tqdm.auto import tqdm
 
 from itx.data.conditioning import system_prompt
@@ -45,7 +44,7 @@ def evaluation_items(questions: Sequence[dict], *, languages: Sequence[str], tag
         messages = ([{"role": "system", "content": system}] if system else []) + [
             {"role": "user", "content": q["question"]}]
         out.append({"question_id": q["question_id"], "language": lang, "topic": q["topic"],
-                    "heldout_topic": bool(q["heldout_topic"]), "group": g, "expected": q["expected"][g],
+                    "heldout_topic": bool(q["heldout_topic"]), "group": g, "expected": (q["expected"] or {}).get(g),
                     "messages": messages})
   return out
 
@@ -85,6 +84,7 @@ def group_report(answers: Sequence[dict], references: Sequence[dict], *,
 
   answers: evaluation items (see `evaluation_items`) with their generated `text`;
   references: reference chat records ({language, group, messages with the assistant's answer}).
+  Answers without an expected stance (real data) get no stance metrics (stance None).
   Returns {language: {recoverability (itx.eval.groups.recoverability), stance (stance_accuracy),
   distinctness, distinctness_per_group}}.
   """
@@ -98,7 +98,10 @@ def group_report(answers: Sequence[dict], references: Sequence[dict], *,
       raise ValueError(f"no reference answers in language {lang!r} to fit the group classifier on")
     clf = group_metrics.fit_group_classifier([r["messages"][-1]["content"] for r in refs], [r["group"] for r in refs])
     rec = group_metrics.recoverability(clf, [a["text"] for a in mine], [a["group"] for a in mine], labels=labels)
-    stance = group_metrics.stance_accuracy([{**a, "expected": a["expected"]} for a in mine], stance_of)
+    if all(a["expected"] is None for a in mine):  # real data: no stance is known
+      out[lang] = {"recoverability": rec, "stance": None, "distinctness": float("nan"), "distinctness_per_group": {}}
+      continue
+    stance = group_metrics.stance_accuracy(mine, stance_of)
     by_question: dict[str, dict] = {}
     for a, s in zip(mine, stance.pop("stances")):
       by_question.setdefault(a["question_id"], {})[a["group"]] = s
@@ -118,6 +121,3 @@ def reference_ceiling_report(references: Sequence[dict], languages: Sequence[str
   return out
 
 
-def mean_or_nan(values) -> float:
-  values = [v for v in values if v is not None and not np.isnan(v)]
-  return float(np.mean(values)) if values else float("nan")
