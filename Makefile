@@ -38,6 +38,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/train_throughput.py
 	$(PY) benchmarks/serve_throughput.py
+	$(PY) benchmarks/lora_throughput.py
 
 clean:
 	rm -rf $(VENV) runs results *.egg-info

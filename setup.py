@@ -51,7 +51,7 @@ setup(
     extras_require={
         # torch is only the reference implementation in tests and benchmarks; pinned so that pip
         # takes the CPU build rather than resolving a multi-GB CUDA one.
-        "test": ["pytest", "torch==2.13.0", "nbclient", "nbformat", "ipykernel", "wandb",
+        "test": ["pytest", "torch==2.13.0", "peft>=0.13", "nbclient", "nbformat", "ipykernel", "wandb",
                  # the server tested as its users reach it: a browser, OpenAI's client, lm-evaluation-harness
                  "selenium>=4.20", "openai>=1.0", "lm-eval[api]>=0.4.5", "requests"],
         "wandb": ["wandb"],  # log.wandb: metrics to Weights & Biases

@@ -101,6 +101,19 @@ def get_config() -> ml_collections.ConfigDict:
       eval_every=0,            # validation on data.eval_sources every N steps (0: after the last step only)
   ))
 
+  c.lora = ml_collections.ConfigDict(dict(
+      rank=0,                  # 0: no LoRA (full or `train.trainable` fine-tuning); > 0: only adapters train
+      alpha=16.0,              # scale alpha / rank (rsLoRA: alpha / sqrt(rank))
+      rslora=False,
+      dropout=0.0,             # on the adapters' input, training only
+      # a regular expression over parameter paths ("layers/attn/q_proj/kernel"): the adapted
+      # projections (default: q, k, v, o, gate, up, down)
+      targets=r"(q|k|v|o|gate|up|down)_proj/kernel$",
+      # names of a bank of adapters trained together (e.g. a study's groups); empty: one adapter
+      adapters=(),
+      route_by="",             # the record field naming each example's adapter (needed by a bank)
+  ))
+
   c.mesh = ml_collections.ConfigDict(dict(
       data=-1,                 # -1: the devices left after fsdp and tensor
       fsdp=1,
@@ -110,7 +123,7 @@ def get_config() -> ml_collections.ConfigDict:
       num_processes=0,
       process_id=0,
       # logical axis -> mesh axes. Parameters: vocab, embed, heads, kv_heads, head_dim, mlp, norm,
-      # layers; activations: activation_*.
+      # layers, adapters, lora_rank; activations: activation_*.
       rules=(
           ("activation_batch", ("data", "fsdp")),
           ("activation_length", None),
@@ -127,6 +140,8 @@ def get_config() -> ml_collections.ConfigDict:
           ("head_dim", None),
           ("norm", None),
           ("layers", None),
+          ("adapters", None),
+          ("lora_rank", None),
       ),
   ))
 
@@ -155,6 +170,7 @@ def get_config() -> ml_collections.ConfigDict:
       batch_size=16,
       answer_loss=True,
       model_id="",             # default: the workdir's name
+      adapter="",              # a LoRA run's adapter to evaluate (default: its first); results in eval/<adapter>
       seed=0,
   ))
 

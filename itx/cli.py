@@ -5,6 +5,8 @@ form (`itx train ARGS` runs exactly `python -m itx.main ARGS`).
   itx eval    --config=configs/NAME.py --workdir=DIR                    evaluate a run per language
   itx serve   --workdir=DIR [--port=8000]                               an OpenAI-compatible server
   itx export  --workdir=DIR --out=HF_DIR [--dtype=bfloat16]             a run as a Hugging Face model
+  itx export  --workdir=LORA_RUN --out=DIR [--adapter=NAME] [--merge]   PEFT folders, or one adapter merged
+  itx import-peft --peft=NAME=DIR[,...] --base=HF_DIR --workdir=DIR     PEFT LoRA folders as an itx run
   itx inspect --hf=HF_DIR                                               what a checkpoint maps to
   itx stats   --config=configs/NAME.py | --world=polyglot               data statistics
 
@@ -25,6 +27,7 @@ COMMANDS = {
     "serve": ("itx.serve", (), "serve runs behind an OpenAI-compatible API and the comparison page"),
     "export": ("itx.hf", ("export",), "write a run as a Hugging Face model directory"),
     "inspect": ("itx.hf", ("inspect",), "the itx model fields of a Hugging Face checkpoint"),
+    "import-peft": ("itx.hf", ("import-peft",), "PEFT LoRA adapter folders as an itx LoRA run"),
     "stats": ("itx.stats", (), "statistics of a config's data sources or of a generated world"),
 }
 

@@ -50,6 +50,7 @@ def validate(c: ml_collections.ConfigDict, *, process_count: int = 1) -> None:
   init = c.model.init_from
   if init and not init.startswith(("hf:", "itx:")):
     raise ConfigError(f"config.model.init_from={init!r}: expected '', 'hf:/path' or 'itx:/path'")
+  _validate_lora(c)
   if c.data.seq_len < 2:
     raise ConfigError(f"config.data.seq_len={c.data.seq_len}: must be at least 2")
   if c.model.get("vocab_multiple", 1) < 1:
@@ -131,3 +132,38 @@ def resolved(c: ml_collections.ConfigDict, *, vocab_size: int, hf_fields: dict |
   if not c.model.head_dim:
     c.model.head_dim = c.model.d_model // c.model.n_heads
   return c
+
+
+def _validate_lora(c: ml_collections.ConfigDict) -> None:
+  lora = c.get("lora")
+  if lora is None or not lora.rank:
+    if lora is not None and (lora.adapters or lora.route_by):
+      raise ConfigError("config.lora.adapters / route_by are set but lora.rank is 0 (LoRA off)")
+    return
+  if lora.rank < 0:
+    raise ConfigError(f"config.lora.rank={lora.rank}: must be 0 (off) or positive")
+  if not 0.0 <= lora.dropout < 1.0:
+    raise ConfigError(f"config.lora.dropout={lora.dropout}: must be in [0, 1)")
+  try:
+    re.compile(lora.targets)
+  except re.error as e:
+    raise ConfigError(f"config.lora.targets={lora.targets!r}: not a regular expression ({e})") from None
+  if c.train.trainable != ".*":
+    raise ConfigError(f"config.train.trainable={c.train.trainable!r}: LoRA trains exactly the adapter "
+                      "parameters; leave train.trainable at '.*'")
+  names = list(lora.adapters)
+  if len(set(names)) != len(names):
+    raise ConfigError(f"config.lora.adapters={tuple(names)}: names must be distinct")
+  if lora.route_by and not names:
+    raise ConfigError(f"config.lora.route_by={lora.route_by!r} needs lora.adapters: the names its values select")
+  if len(names) > 1 and not lora.route_by:
+    raise ConfigError("config.lora.adapters names a bank: set lora.route_by to the record field that "
+                      "names each example's adapter")
+
+
+def lora_routing(c: ml_collections.ConfigDict) -> tuple[str, tuple[str, ...]] | None:
+  """(record field, adapter names) when examples carry an adapter id, else None."""
+  lora = c.get("lora")
+  if lora is None or not lora.rank or not lora.route_by:
+    return None
+  return lora.route_by, tuple(lora.adapters)

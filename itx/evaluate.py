@@ -142,10 +142,11 @@ def evaluate(workdir: str, eval_cfg, *, step: int | None = None) -> dict:
   e = eval_cfg
   _check_aggregation(e)
   duplicates, average = e.get("duplicates", "all"), e.get("average", "lines")
-  run = load_run(workdir, step, mesh_overrides=local_mesh())
+  adapter = e.get("adapter", "")  # one adapter of a LoRA bank: its own model id and folder
+  run = load_run(workdir, step, mesh_overrides=local_mesh(), adapter=adapter or None)
   root = worlds.resolve_path(e.bench)
-  model_id = e.model_id or os.path.basename(os.path.abspath(workdir))
-  out_dir = os.path.join(workdir, "eval")
+  model_id = e.model_id or os.path.basename(os.path.abspath(workdir)) + (f"_{adapter}" if adapter else "")
+  out_dir = os.path.join(workdir, "eval", adapter) if adapter else os.path.join(workdir, "eval")
   gen = run.generator()
   languages = [l for l in e.languages if l in mt_bench.available_languages(root)]
   if not languages:

@@ -2,6 +2,8 @@
 
 Prompts of different lengths share a batch (right-padded; each row decodes from its own position).
 Sampling per row: greedy (temperature 0), or temperature with optional top-k and top-p, from a seed.
+With a LoRA bank, each row decodes with its own adapter (`adapter_ids`), so one batch answers for
+several adapters (groups) at once.
 A row stops at an end-of-turn token, at a stop string, or after `max_new_tokens`. Shapes are
 bucketed (batch and prompt length rounded up) so a new prompt length rarely recompiles.
 """
@@ -68,8 +70,10 @@ class Generator:
   """
 
   def __init__(self, model: nn.Module, params, tokenizer, *, mesh=None, rules=(), length_bucket: int = 64,
-               batch_multiple: int = 1, chunk: int = 32):
+               batch_multiple: int = 1, chunk: int = 32, adapter_id: int = 0):
+    """adapter_id: the LoRA adapter of rows that name none (-1: the base model alone)."""
     self.model, self.params, self.tokenizer = model, params, tokenizer
+    self.adapter_id = adapter_id
     self.mesh, self.rules = mesh, rules
     self.length_bucket, self.batch_multiple, self.chunk = length_bucket, batch_multiple, chunk
     self.stop_ids = np.array(sorted(end_of_turn_ids(tokenizer)), np.int32)
@@ -77,18 +81,19 @@ class Generator:
     self._decode = jax.jit(self._decode_fn, static_argnames=("steps", "kv_len", "top_k", "top_p"),
                            donate_argnames=("cache",))
 
-  def _prefill_fn(self, params, tokens, lengths, temperature, key, *, max_len, top_k, top_p):
+  def _prefill_fn(self, params, tokens, lengths, temperature, adapters, key, *, max_len, top_k, top_p):
     b, p = tokens.shape
     positions = jnp.broadcast_to(jnp.arange(p), (b, p))
     segments = (positions < lengths[:, None]).astype(jnp.int32)
     cache = init_cache(self.model.cfg, b, max_len)
     logits, cache = self.model.apply({"params": params}, tokens, segments, positions, cache=cache,
-                                     logit_indices=lengths - 1)
+                                     logit_indices=lengths - 1, adapter_ids=jnp.broadcast_to(adapters[:, None], (b, p)))
     return sample(logits[:, 0], key, temperature, top_k, top_p), cache
 
-  def _decode_fn(self, params, cache, token, position, done, key, temperature, *, steps, kv_len, top_k, top_p):
+  def _decode_fn(self, params, cache, token, position, done, key, temperature, adapters, *, steps, kv_len,
+                 top_k, top_p):
     """Up to `steps` decode steps on the device. token, position, done: [b] (the last token, its
-    position, whether the row has ended). Returns (cache, token, position, done, key, new [b, steps]
+    position, whether the row has ended); adapters: [b] LoRA adapter ids. Returns (cache, token, position, done, key, new [b, steps]
     with -1 where a row had already ended, steps taken)."""
     view = {"k": cache["k"][:, :, :kv_len], "v": cache["v"][:, :, :kv_len],
             "segment_ids": cache["segment_ids"][:, :kv_len]}
@@ -103,7 +108,8 @@ class Generator:
       i, view, token, position, key, done, new = carry
       key, sub = jax.random.split(key)
       logits, view = self.model.apply({"params": params}, token[:, None], jnp.ones_like(token)[:, None],
-                                      position[:, None], cache=view)
+                                      position[:, None], cache=view,
+                                      adapter_ids=adapters[:, None])
       nxt = sample(logits[:, 0], sub, temperature, top_k, top_p).astype(jnp.int32)
       new = new.at[:, i].set(jnp.where(done, -1, nxt))
       done = done | jnp.isin(nxt, stop_ids)
@@ -123,9 +129,11 @@ class Generator:
     return stack
 
   def generate(self, prompts: list[list[int]], sampling: SamplingParams = SamplingParams(),
-               temperatures: list[float] | None = None) -> list[list[int]]:
+               temperatures: list[float] | None = None, adapter_ids: list[int] | None = None) -> list[list[int]]:
     """Continuations (without the prompt, ending with the end-of-turn token if one was produced,
-    cut before a stop string). `temperatures`: one per prompt, overriding sampling.temperature."""
+    cut before a stop string). `temperatures`: one per prompt, overriding sampling.temperature;
+    `adapter_ids`: one LoRA adapter per prompt (index into the run's lora.adapters; -1: the base
+    alone), else the generator's `adapter_id` for all."""
     n = len(prompts)
     if n == 0:
       return []
@@ -142,10 +150,15 @@ class Generator:
     temps = np.full(b, sampling.temperature, np.float32)
     if temperatures is not None:
       temps[:n] = temperatures
+    adapters = np.full(b, self.adapter_id, np.int32)
+    if adapter_ids is not None:
+      if len(adapter_ids) != n:
+        raise ValueError(f"adapter_ids: {len(adapter_ids)} ids for {n} prompts")
+      adapters[:n] = adapter_ids
     key = jax.random.key(sampling.seed)
     with self._context():
       key, sub = jax.random.split(key)
-      token, cache = self._prefill(self.params, tokens, lengths, temps, sub, max_len=max_len,
+      token, cache = self._prefill(self.params, tokens, lengths, temps, adapters, sub, max_len=max_len,
                                    top_k=sampling.top_k, top_p=sampling.top_p)
       first = np.asarray(token)
       out = [[int(first[i])] for i in range(n)]
@@ -157,7 +170,7 @@ class Generator:
         steps = min(self.chunk, sampling.max_new_tokens - produced)
         kv_len = min(max_len, _round_up(int(position[~done].max()) + steps, self.length_bucket))
         cache, token, position, done_dev, key, new, taken = self._decode(
-            self.params, cache, token, position, done, key, temps, steps=steps, kv_len=kv_len,
+            self.params, cache, token, position, done, key, temps, adapters, steps=steps, kv_len=kv_len,
             top_k=sampling.top_k, top_p=sampling.top_p)
         new, taken, position = np.asarray(new), int(taken), np.asarray(position)
         for i in range(n):
@@ -187,7 +200,8 @@ class Generator:
     return ids
 
   def generate_text(self, conversations: list[list[dict]], sampling: SamplingParams = SamplingParams(),
-                    temperatures: list[float] | None = None) -> list[str]:
+                    temperatures: list[float] | None = None, adapter_ids: list[int] | None = None) -> list[str]:
     """Next assistant turn of each conversation, as text (special tokens removed)."""
-    outs = self.generate([prompt_ids(self.tokenizer, c) for c in conversations], sampling, temperatures)
+    outs = self.generate([prompt_ids(self.tokenizer, c) for c in conversations], sampling, temperatures,
+                         adapter_ids)
     return [self.tokenizer.decode(o, skip_special_tokens=True).strip() for o in outs]

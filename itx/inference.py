@@ -1,4 +1,10 @@
-"""A trained run loaded for inference: model, sharded parameters, tokenizer and a Generator."""
+"""A trained run loaded for inference: model, sharded parameters, tokenizer and a Generator.
+
+A LoRA run loads as its base (from the run's model.init_from, checked against the fingerprint saved
+with the adapters) plus its adapters. `adapter` picks the adapter rows use by default (a name of
+lora.adapters); a Generator also takes one adapter id per row, which is the seam a server uses to
+answer for several adapters in one batch.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +19,8 @@ from itx import sharding
 from itx.datasets.sources import config_tokenizer
 from itx.generate import Generator
 from itx.models import ModelConfig, network
-from itx.train.checkpoint import restore_config, restore_params
+from itx.train.checkpoint import restore_config
+from itx.train.frozen_base import load_run_params
 from itx.train.state import param_shardings
 
 
@@ -26,27 +33,47 @@ class LoadedRun:
   mesh: object
   rules: tuple
   step: int | None
+  adapter: int | None = None  # the LoRA adapter used by default (None: not a LoRA run)
+
+  @property
+  def adapters(self) -> tuple[str, ...]:
+    """The names of the run's LoRA adapters (empty for a run without LoRA)."""
+    spec = self.model.cfg.lora
+    return spec.adapters if spec is not None else ()
 
   def generator(self, **kwargs) -> Generator:
     shards = self.mesh.shape["data"] * self.mesh.shape["fsdp"]
+    if self.adapter is not None:
+      kwargs.setdefault("adapter_id", self.adapter)
     return Generator(self.model, self.params, self.tokenizer, mesh=self.mesh, rules=self.rules,
                      batch_multiple=shards, **kwargs)
 
 
-def load_run(workdir: str, step: int | None = None, *, mesh_overrides: dict | None = None) -> LoadedRun:
+def load_run(workdir: str, step: int | None = None, *, mesh_overrides: dict | None = None,
+             adapter: str | None = None, base: str | None = None) -> LoadedRun:
   """Loads the checkpoint in `workdir` (latest step by default) into the mesh of its config (or of
-  `mesh_overrides`, e.g. {"data": -1, "fsdp": 1, "tensor": 1} to serve on other devices)."""
+  `mesh_overrides`, e.g. {"data": -1, "fsdp": 1, "tensor": 1} to serve on other devices).
+
+  LoRA runs: `adapter` names the default adapter (default: the first); `base` replaces the
+  model.init_from the run was trained with (a base that moved; it must still match)."""
   c = ml_collections.ConfigDict(restore_config(workdir, step))
   if mesh_overrides:
     c.mesh.update(mesh_overrides)
-  model = network(ModelConfig.from_config(c.model))
+  model_cfg = ModelConfig.from_config(c.model, c.get("lora"))
+  model = network(model_cfg)
   mesh = sharding.make_mesh(c.mesh)
   config_lib.check_model_fits_mesh(c, mesh)
   rules = sharding.rules_from_config(c.mesh)
   abstract, shardings = param_shardings(model, mesh, rules)
-  params = restore_params(workdir, step, abstract_params=abstract, shardings=shardings)
+  with jax.set_mesh(mesh), nn.logical_axis_rules(rules):
+    params = load_run_params(workdir, step, model, model_cfg, abstract, shardings, base_override=base)
+  index = None
+  if model_cfg.lora is not None:
+    index = model_cfg.lora.adapter_index(adapter) if adapter else 0
+  elif adapter:
+    raise ValueError(f"{workdir} is not a LoRA run: it has no adapter {adapter!r}")
   tok = config_tokenizer(c)
-  return LoadedRun(c, model, params, tok, mesh, rules, step)
+  return LoadedRun(c, model, params, tok, mesh, rules, step, index)
 
 
 def local_mesh() -> dict:

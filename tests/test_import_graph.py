@@ -19,7 +19,7 @@ RANKS = {
     "itx.datasets": 4,
     "itx.hf": 5,
     "itx.train": 6,
-    "itx.generate": 7, "itx.inference": 7, "itx.hf.export": 7, "itx.hf.__main__": 7,
+    "itx.generate": 7, "itx.inference": 7, "itx.hf.export": 7, "itx.hf.adapters": 7, "itx.hf.__main__": 7,
     "itx.eval": 8, "itx.evaluate": 8,
     "itx.serve": 9, "itx.results": 9, "itx.curate": 9,
     "itx.main": 10, "itx.stats": 10,

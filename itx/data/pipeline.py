@@ -16,7 +16,8 @@ seeds give unrelated orders. (grain's `shuffle(seed).repeat()` shuffles epoch e 
 seed s + 1 would replay seed s's order one epoch later, and the study's seeds would share data.)
 
 A batch is a dict of [rows, seq_len] arrays: inputs, targets, weights (1.0 on target tokens),
-segment_ids (0 = padding; 1, 2, ... the examples of a packed row) and positions (per segment).
+segment_ids (0 = padding; 1, 2, ... the examples of a packed row) and positions (per segment);
+plus adapter_ids (each token's adapter, 0 on padding) when the sources carry them.
 """
 
 from __future__ import annotations
@@ -28,13 +29,19 @@ import grain
 import numpy as np
 
 BATCH_FIELDS = ("inputs", "targets", "weights", "segment_ids", "positions")
+TAG_FIELD = "adapter_ids"  # optional: each token's adapter (itx.data.tokenized)
+
+
+def batch_fields(tagged: bool) -> tuple[str, ...]:
+  """The fields of a batch (with adapter_ids when the examples carry them)."""
+  return BATCH_FIELDS + ((TAG_FIELD,) if tagged else ())
 
 
 def pad_example(example: dict, seq_len: int) -> dict:
   """One example alone in a [seq_len] row: segment id 1 on its tokens, 0 (padding) after."""
   n = len(example["inputs"])
   out = {}
-  for k in ("inputs", "targets", "weights"):
+  for k in ("inputs", "targets", "weights") + ((TAG_FIELD,) if TAG_FIELD in example else ()):
     out[k] = np.zeros(seq_len, example[k].dtype)
     out[k][:n] = example[k]
   out["segment_ids"] = (np.arange(seq_len) < n).astype(np.int32)
@@ -43,8 +50,11 @@ def pad_example(example: dict, seq_len: int) -> dict:
 
 
 def _from_packed(row: dict) -> dict:
-  return {"inputs": row["inputs"], "targets": row["targets"], "weights": row["weights"],
-          "segment_ids": row["inputs_segment_ids"], "positions": row["inputs_positions"]}
+  out = {"inputs": row["inputs"], "targets": row["targets"], "weights": row["weights"],
+         "segment_ids": row["inputs_segment_ids"], "positions": row["inputs_positions"]}
+  if TAG_FIELD in row:
+    out[TAG_FIELD] = row[TAG_FIELD]
+  return out
 
 
 class Epochs(grain.MapDataset):
@@ -123,6 +133,8 @@ def batches(sources, weights, *, rows: int, seq_len: int, packing: bool = True, 
   it = ds.to_iter_dataset()
   if packing:
     lengths = {k: seq_len for k in ("inputs", "targets", "weights")}
+    if any(len(src) and TAG_FIELD in src[0] for src in sources):
+      lengths[TAG_FIELD] = seq_len
     it = grain.experimental.FirstFitPackIterDataset(
         it, length_struct=lengths, num_packing_bins=num_packing_bins or rows, seed=seed, shuffle_bins=True)
     it = it.map(_from_packed)

@@ -23,16 +23,19 @@ from tqdm.auto import tqdm
 
 from itx.data import cache
 from itx.data.chat import ExampleError, render_record, text_windows, to_training_example
+from itx.data.jsonl import RecordError
 from itx.data.records import ReadStats, Record
 
 log = logging.getLogger(__name__)
 
 _FIELDS = ("inputs", "targets", "weights")
+TAG_FIELD = "adapter_ids"  # an optional per-example integer tag, repeated on each of its tokens
 
 
 @dataclasses.dataclass
 class TokenizedSource:
-  """Examples as ragged arrays; `source[i]` -> {inputs, targets, weights} of one example."""
+  """Examples as ragged arrays; `source[i]` -> {inputs, targets, weights[, adapter_ids]} of one
+  example (adapter_ids when the source was tokenized with a `route`)."""
 
   name: str
   arrays: dict            # field -> flat array over all examples
@@ -57,8 +60,13 @@ def _tokenizer_hash(tok) -> str:
 
 
 def tokenize_source(name: str, read: Callable[[ReadStats], list[Record]], fingerprint, *, kind: str, data_cfg,
-                    tok, progress: bool = True, tag_fields: tuple[str, ...] = ()) -> TokenizedSource:
+                    tok, progress: bool = True, tag_fields: tuple[str, ...] = (),
+                    route: tuple[str, tuple[str, ...]] | None = None) -> TokenizedSource:
   """The examples of one source, tokenized once and cached.
+
+  route: (record field, names): each example carries, on every token, the index in `names` of its
+  record's value of that field (`adapter_ids`; e.g. the LoRA adapter of its group). A record
+  without the field, or with a value not in `names`, is invalid (file:line and field).
 
   read: reads the source's records (counting skipped ones into the ReadStats it is given);
   fingerprint: a JSON-able value that changes whenever the source's content does (files, sizes,
@@ -70,10 +78,12 @@ def tokenize_source(name: str, read: Callable[[ReadStats], list[Record]], finger
                   text_field=data_cfg.text_field, skip_invalid=data_cfg.skip_invalid, version=2)
   if tag_fields:  # only then, so entries without tags keep their key
     settings["tags"] = list(tag_fields)
+  if route is not None:
+    settings["route"] = [route[0], list(route[1])]
   entry = os.path.join(cache.cache_root(), "tokenized", f"{name}-{cache.settings_hash(settings)}")
   if not os.path.isdir(entry):
     with cache.atomic_dir(entry) as tmp:
-      _tokenize_into(tmp, name, read, data_cfg, tok, progress, tag_fields)
+      _tokenize_into(tmp, name, read, data_cfg, tok, progress, tag_fields, route)
   with open(os.path.join(entry, "stats.json")) as f:
     stats = json.load(f)
   tags = {}
@@ -81,7 +91,7 @@ def tokenize_source(name: str, read: Callable[[ReadStats], list[Record]], finger
     with open(os.path.join(entry, "tags.json")) as f:
       tags = {k: np.asarray(v, dtype=object) for k, v in json.load(f).items()}
   with np.load(os.path.join(entry, "examples.npz")) as z:
-    arrays = {k: z[k] for k in _FIELDS}
+    arrays = {k: z[k] for k in _FIELDS + (TAG_FIELD,) if k in z}
     offsets = z["offsets"]
   if stats["skipped_records"] or stats["skipped_examples"]:
     log.warning("source %s: skipped %d invalid records and %d examples that cannot be trained on; first: %s",
@@ -92,7 +102,21 @@ def tokenize_source(name: str, read: Callable[[ReadStats], list[Record]], finger
   return TokenizedSource(name, arrays, offsets, stats, tags)
 
 
-def _tokenize_into(out_dir, name, read_records, data_cfg, tok, progress, tag_fields=()):
+def route_index(rec: Record, route: tuple[str, tuple[str, ...]]) -> int:
+  """The index in route's names of the record's routing field; RecordError (file:line, field) if
+  the field is missing or names no entry."""
+  field, names = route
+  path, _, line = rec.origin.rpartition(":")
+  line = int(line) if line.isdigit() else 0
+  if field not in rec.meta:
+    raise RecordError(path, line, field, f"missing (each record needs it to choose its adapter; lora.route_by={field!r})")
+  value = rec.meta[field]
+  if value not in names:
+    raise RecordError(path, line, field, f"{value!r} has no adapter (lora.adapters: {list(names)})")
+  return names.index(value)
+
+
+def _tokenize_into(out_dir, name, read_records, data_cfg, tok, progress, tag_fields=(), route=None):
   read = ReadStats()
   records = read_records(read)
   examples, skipped, errors = [], 0, list(read.first_errors)
@@ -100,6 +124,16 @@ def _tokenize_into(out_dir, name, read_records, data_cfg, tok, progress, tag_fie
   seq_len = data_cfg.seq_len
   tags = {k: [] for k in tag_fields}
   for rec in tqdm(records, desc=f"tokenizing {name}", disable=not progress, unit="rec"):
+    try:
+      tag = route_index(rec, route) if route is not None else None
+    except RecordError as e:
+      if not data_cfg.skip_invalid:
+        raise
+      read.skipped += 1
+      read.read -= 1
+      if len(errors) < 5:
+        errors.append(str(e))
+      continue
     try:
       ids, target = render_record(tok, rec, loss_on=data_cfg.loss_on, add_bos=data_cfg.add_bos)
       if rec.text is not None:
@@ -112,6 +146,9 @@ def _tokenize_into(out_dir, name, read_records, data_cfg, tok, progress, tag_fie
         if len(ids) > seq_len + 1:
           truncated += 1
           truncated_targets += int(target[seq_len + 1:].sum())
+      if tag is not None:  # the adapter id travels per token, so packed rows may mix groups
+        for part in parts:
+          part[TAG_FIELD] = np.full(len(part["inputs"]), tag, np.int32)
       examples.extend(parts)
       for k in tag_fields:  # every window of a document carries its record's tags
         tags[k].extend([str(rec.meta.get(k, ""))] * len(parts))
@@ -125,7 +162,7 @@ def _tokenize_into(out_dir, name, read_records, data_cfg, tok, progress, tag_fie
     raise ValueError(f"source {name}: no usable example; first problems: {errors[:3]}")
   lengths = np.array([len(e["inputs"]) for e in examples])
   offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-  arrays = {k: np.concatenate([e[k] for e in examples]) for k in _FIELDS}
+  arrays = {k: np.concatenate([e[k] for e in examples]) for k in _FIELDS + (TAG_FIELD,) if k in examples[0]}
   np.savez(os.path.join(out_dir, "examples.npz"), offsets=offsets, **arrays)
   stats = dict(records=read.read, skipped_records=read.skipped, examples=len(examples),
                skipped_examples=skipped, split_documents=split_documents, document_windows=windows,
@@ -146,7 +183,7 @@ def sample_examples(src: TokenizedSource, n: int, seed: int) -> TokenizedSource:
   idx = np.sort(np.random.default_rng(seed).permutation(len(src))[:n])
   parts = [src[int(i)] for i in idx]
   lengths = np.array([len(p["inputs"]) for p in parts])
-  arrays = {k: np.concatenate([p[k] for p in parts]) for k in _FIELDS}
+  arrays = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
   stats = dict(src.stats, examples=n, sampled_from=len(src), tokens=int(lengths.sum()),
                target_tokens=int(arrays["weights"].sum()))
   tags = {k: v[idx] for k, v in src.tags.items()}

@@ -51,16 +51,17 @@ def fingerprint(path: str):
 
 
 def tokenized_source(name: str, src_cfg, data_cfg, tok, *, progress: bool = True, tag_fields: tuple[str, ...] = (),
-                     sample_seed: int | None = None) -> TokenizedSource:
+                     sample_seed: int | None = None, route: tuple[str, tuple[str, ...]] | None = None) -> TokenizedSource:
   """One source of `config.data.sources` (or `data.eval_sources`), tokenized once (cached),
   subsampled to `max_examples` (drawn with `sample_seed`, default `data.seed`); tag_fields: record
-  meta fields kept per example (see itx.data.tokenized)."""
+  meta fields kept per example (see itx.data.tokenized); route: (record field, adapter names) to tag
+  each example with its adapter (a LoRA bank)."""
   def read(stats: ReadStats) -> list[Record]:
     return read_source(src_cfg.path, src_cfg.kind, skip_invalid=data_cfg.skip_invalid,
                        text_field=data_cfg.text_field, stats=stats)
 
   src = tokenize_source(name, read, fingerprint(src_cfg.path), kind=src_cfg.kind, data_cfg=data_cfg, tok=tok,
-                        progress=progress, tag_fields=tuple(tag_fields))
+                        progress=progress, tag_fields=tuple(tag_fields), route=route)
   src.stats["path"] = src_cfg.path
   seed = data_cfg.seed if sample_seed is None else sample_seed
   return sample_examples(src, src_cfg.get("max_examples", 0), seed)
@@ -70,7 +71,7 @@ def build_sources(c: ml_collections.ConfigDict, tok, *, progress: bool = True) -
   """The tokenized sources of `c.data.sources` (sorted by name) and their mixture weights."""
   sources, weights = [], []
   for name, src in sorted(c.data.sources.items()):
-    sources.append(tokenized_source(name, src, c.data, tok, progress=progress))
+    sources.append(tokenized_source(name, src, c.data, tok, progress=progress, route=config_lib.lora_routing(c)))
     weights.append(float(src.weight))
   return sources, weights
 

@@ -37,6 +37,9 @@ def nll_of_examples(run, examples: list[tuple[np.ndarray, np.ndarray]], *, seq_l
       keep.append(True)
     except NoTargetError:
       keep.append(False)
+  adapter = getattr(run, "adapter", None)
+  if adapter is not None:  # a LoRA run: every token through the run's chosen adapter
+    rows = [dict(r, adapter_ids=np.full_like(r["inputs"], adapter)) for r in rows]
   sums, counts = [], []
   empty = {k: np.zeros_like(v) for k, v in rows[0].items()} if rows else None
   with jax.set_mesh(run.mesh), nn.logical_axis_rules(run.rules):

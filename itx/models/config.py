@@ -6,6 +6,8 @@ import dataclasses
 
 import jax.numpy as jnp
 
+from itx.models.lora import LoraSpec, spec_from_config
+
 _DTYPES = {"float64": jnp.float64, "float32": jnp.float32, "bfloat16": jnp.bfloat16, "float16": jnp.float16}
 REMAT_POLICIES = ("none", "full", "dots")
 ROPE_SCALINGS = ("none", "linear", "llama3")
@@ -53,6 +55,7 @@ after `family` are the options of the families; their defaults are a plain Llama
   # Per layer "full_attention" | "sliding_attention"; empty: every layer slides when sliding_window > 0.
   layer_types: tuple[str, ...] = ()
   vocab_real: int = 0    # ids below this are the tokenizer's (or checkpoint's); 0: all vocab_size
+  lora: LoraSpec | None = None  # low-rank adapters on the projections (itx.models.lora)
 
   def __post_init__(self):
     if self.n_heads % self.n_kv_heads:
@@ -106,9 +109,10 @@ after `family` are the options of the families; their defaults are a plain Llama
     return _DTYPES[self.param_dtype]
 
   @classmethod
-  def from_config(cls, model_cfg) -> "ModelConfig":
-    names = {f.name for f in dataclasses.fields(cls)}
-    return cls(**{k: v for k, v in model_cfg.items() if k in names})
+  def from_config(cls, model_cfg, lora_cfg=None) -> "ModelConfig":
+    """From `config.model` (and `config.lora`, whose rank 0 means no adapters)."""
+    names = {f.name for f in dataclasses.fields(cls)} - {"lora"}
+    return cls(**{k: v for k, v in model_cfg.items() if k in names}, lora=spec_from_config(lora_cfg))
 
   def num_params(self, include_embedding: bool = True) -> int:
     d, h = self.d_model, self.head_size

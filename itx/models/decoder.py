@@ -19,6 +19,8 @@ Family options (itx.models.config) add:
   layers/attn/{q,k}_norm/scale          [L, head_dim]    (qk_norm)
   layers/{attn,mlp}_out_norm/scale      [L, embed]       (post_norms)
 Per-layer variation (rope frequencies, attention window) enters the scan as [L, ...] arrays.
+With LoRA (itx.models.lora), each adapted projection also holds lora_a [(L,) adapters, in..., rank]
+and lora_b [(L,) adapters, rank, out...].
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from itx.models import attention_variants, rope
+from itx.models import attention_variants, lora, rope
 from itx.models.config import ModelConfig
 
 constrain = nn.with_logical_constraint
@@ -102,7 +104,7 @@ class Projection(nn.Module):
   accumulate_dtype: jnp.dtype | None = None  # float32 for the logits: bf16 sums over d_model lose digits
 
   @nn.compact
-  def __call__(self, x):
+  def __call__(self, x, adapter_ids=None):
     n_in = len(self.in_axes)
     in_shape = x.shape[x.ndim - n_in:]
     fan_in = math.prod(in_shape)
@@ -118,6 +120,9 @@ class Projection(nn.Module):
       bias = self.param("bias", nn.with_logical_partitioning(nn.initializers.zeros, self.out_axes),
                         tuple(self.out_shape), self.cfg.weight_dtype)
       y = y + bias.astype(dt)
+    if self.cfg.lora is not None and self.cfg.lora.applies_to(self.path):
+      y = y + lora.lora_delta(self, self.cfg.lora, x, adapter_ids, self.in_axes, self.out_shape, self.out_axes,
+                              self.cfg.weight_dtype, dt)
     return y
 
 
@@ -131,12 +136,13 @@ class Attention(nn.Module):
   cfg: ModelConfig
 
   @nn.compact
-  def __call__(self, x, segment_ids, positions, layer_cache=None, cache_segment_ids=None, layer_options=None):
+  def __call__(self, x, segment_ids, positions, layer_cache=None, cache_segment_ids=None, layer_options=None,
+               adapter_ids=None):
     cfg = self.cfg
     hd = cfg.head_size
 
     def proj(name, heads, axis_name):
-      return Projection(("embed",), (heads, hd), (axis_name, "head_dim"), cfg, cfg.qkv_bias, name=name)(x)
+      return Projection(("embed",), (heads, hd), (axis_name, "head_dim"), cfg, cfg.qkv_bias, name=name)(x, adapter_ids)
 
     q = constrain(proj("q_proj", cfg.n_heads, "heads"),
                   ("activation_batch", "activation_length", "activation_heads", None))
@@ -166,36 +172,37 @@ class Attention(nn.Module):
     scale = cfg.query_pre_attn_scalar ** -0.5 if cfg.query_pre_attn_scalar else None
     out = attend(q, k.astype(q.dtype), v.astype(q.dtype), mask, cfg.compute_dtype, scale, cfg.attn_logit_softcap)
     out = constrain(out, ("activation_batch", "activation_length", "activation_heads", None))
-    return Projection(("heads", "head_dim"), (cfg.d_model,), ("embed",), cfg, name="o_proj")(out), layer_cache
+    return Projection(("heads", "head_dim"), (cfg.d_model,), ("embed",), cfg, name="o_proj")(out, adapter_ids), layer_cache
 
 
 class MLP(nn.Module):
   cfg: ModelConfig
 
   @nn.compact
-  def __call__(self, x):
+  def __call__(self, x, adapter_ids=None):
     cfg = self.cfg
-    gate = Projection(("embed",), (cfg.mlp_dim,), ("mlp",), cfg, name="gate_proj")(x)
-    up = Projection(("embed",), (cfg.mlp_dim,), ("mlp",), cfg, name="up_proj")(x)
+    gate = Projection(("embed",), (cfg.mlp_dim,), ("mlp",), cfg, name="gate_proj")(x, adapter_ids)
+    up = Projection(("embed",), (cfg.mlp_dim,), ("mlp",), cfg, name="up_proj")(x, adapter_ids)
     act = nn.silu if cfg.mlp_activation == "silu" else functools.partial(nn.gelu, approximate=True)
     hidden = constrain(act(gate) * up, ("activation_batch", "activation_length", "activation_mlp"))
-    return Projection(("mlp",), (cfg.d_model,), ("embed",), cfg, name="down_proj")(hidden)
+    return Projection(("mlp",), (cfg.d_model,), ("embed",), cfg, name="down_proj")(hidden, adapter_ids)
 
 
 class Block(nn.Module):
   cfg: ModelConfig
 
   @nn.compact
-  def __call__(self, x, segment_ids, positions, layer_cache=None, cache_segment_ids=None, layer_options=None):
+  def __call__(self, x, segment_ids, positions, layer_cache=None, cache_segment_ids=None, layer_options=None,
+               adapter_ids=None):
     cfg = self.cfg
     norm = functools.partial(RMSNorm, eps=cfg.norm_eps, dtype=cfg.compute_dtype, param_dtype=cfg.weight_dtype,
                              plus_one=cfg.norm_plus_one)
     h, layer_cache = Attention(cfg, name="attn")(norm(name="input_norm")(x), segment_ids, positions,
-                                                 layer_cache, cache_segment_ids, layer_options)
+                                                 layer_cache, cache_segment_ids, layer_options, adapter_ids)
     if cfg.post_norms:
       h = norm(name="attn_out_norm")(h)
     x = x + h
-    h = MLP(cfg, name="mlp")(norm(name="post_attn_norm")(x))
+    h = MLP(cfg, name="mlp")(norm(name="post_attn_norm")(x), adapter_ids)
     if cfg.post_norms:
       h = norm(name="mlp_out_norm")(h)
     x = x + h
@@ -240,15 +247,18 @@ class DecoderLM(nn.Module):
         cfg.vocab_size, cfg.d_model, dtype=cfg.compute_dtype, param_dtype=cfg.weight_dtype,
         embedding_init=nn.with_logical_partitioning(nn.initializers.normal(0.02), ("vocab", "embed")))
     self.layers = nn.scan(
-        block, variable_axes={"params": 0}, split_rngs={"params": True},
-        in_axes=(nn.broadcast, nn.broadcast, 0, nn.broadcast, 0), length=cfg.n_layers, unroll=cfg.scan_unroll,
+        block, variable_axes={"params": 0}, split_rngs={"params": True, "dropout": True},
+        in_axes=(nn.broadcast, nn.broadcast, 0, nn.broadcast, 0, nn.broadcast), length=cfg.n_layers,
+        unroll=cfg.scan_unroll,
         metadata_params={nn.PARTITION_NAME: "layers"})(cfg)
     self.final_norm = RMSNorm(cfg.norm_eps, cfg.compute_dtype, cfg.weight_dtype, cfg.norm_plus_one)
     if not cfg.tie_embeddings:
       self.lm_head = Projection(("embed",), (cfg.vocab_size,), ("vocab",), cfg, accumulate_dtype=jnp.float32)
 
-  def __call__(self, tokens, segment_ids=None, positions=None, cache=None, logit_indices=None):
+  def __call__(self, tokens, segment_ids=None, positions=None, cache=None, logit_indices=None, adapter_ids=None):
     """Logits [b, t, vocab] in float32 (or [b, 1, vocab] at `logit_indices` [b]).
+
+    adapter_ids: [b, t] int, the LoRA adapter of each token (see itx.models.lora); None: adapter 0.
 
     cache: None (training), or a decode cache (see `init_cache`); then returns (logits, new cache).
     """
@@ -267,7 +277,8 @@ class DecoderLM(nn.Module):
       layer_cache = (cache["k"], cache["v"])
     layer_options = {"inv_freq": jnp.asarray(rope.layer_frequencies(self.cfg)),
                      "window": jnp.asarray(attention_variants.layer_windows(self.cfg))}
-    x, layer_cache = self.layers(x, segment_ids, positions, layer_cache, cache_segments, layer_options)
+    x, layer_cache = self.layers(x, segment_ids, positions, layer_cache, cache_segments, layer_options,
+                                 adapter_ids)
     if logit_indices is not None:
       x = jnp.take_along_axis(x, logit_indices[:, None, None], axis=1)
     x = self.final_norm(x)
@@ -276,7 +287,10 @@ class DecoderLM(nn.Module):
       logits = jnp.einsum("btd,vd->btv", x.astype(dt), self.embed.embedding.astype(dt),
                           preferred_element_type=jnp.float32)
     else:
-      logits = self.lm_head(x)
+      head_ids = adapter_ids
+      if adapter_ids is not None and logit_indices is not None:
+        head_ids = jnp.take_along_axis(adapter_ids, logit_indices[:, None], axis=1)
+      logits = self.lm_head(x, head_ids)
     logits = constrain(logits, ("activation_batch", "activation_length", "activation_vocab")).astype(jnp.float32)
     logits = attention_variants.softcap(logits, self.cfg.final_logit_softcap)
     logits = mask_padded_vocab(logits, self.cfg)

@@ -126,11 +126,7 @@ def create_app(runs: list[ServedRun], *, api_key: str | None = None, max_tokens:
     if name not in table:
       raise api.APIError(404, f"the model {name!r} does not exist; GET /v1/models lists them", param="model",
                          code="model_not_found")
-    model = table[name]
-    if model.conditioning == "adapter" and not model.run.engine.kernels.takes_adapters:
-      raise api.APIError(501, f"{name!r} is an adapter of a bank, which this network cannot apply yet",
-                         param="model", kind="server_error", code="not_implemented")
-    return model
+    return table[name]
 
   def submit(model: ServedModel, specs, emit):
     try:

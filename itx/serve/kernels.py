@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import inspect
 
 import flax.linen as nn
 import jax
@@ -88,8 +87,6 @@ class Kernels:
       raise ValueError(f"slots={slots} must be a multiple of the {batch_multiple} data-parallel shards")
     self.model, self.params, self.mesh, self.rules = model, params, mesh, rules
     self.slots, self.max_len, self.batch_multiple = slots, max_len, batch_multiple
-    # A model with a bank of adapters takes one adapter index per row; the plain network does not.
-    self.takes_adapters = "adapter_ids" in inspect.signature(type(model).__call__).parameters
     self._prefill = jax.jit(self._prefill_fn, donate_argnames=("cache",))
     self._step = jax.jit(self._step_fn, donate_argnames=("cache",))
     self._score = jax.jit(self._score_fn)
@@ -104,9 +101,9 @@ class Kernels:
     return stack
 
   def _apply(self, params, tokens, segments, positions, adapters, **kw):
-    if self.takes_adapters:
-      kw["adapter_ids"] = adapters
-    return self.model.apply({"params": params}, tokens, segments, positions, **kw)
+    """The network on [B, T] tokens, each row with its LoRA adapter (adapters [B]; ignored without LoRA)."""
+    return self.model.apply({"params": params}, tokens, segments, positions,
+                            adapter_ids=jnp.broadcast_to(adapters[:, None], tokens.shape), **kw)
 
   def _prefill_fn(self, params, cache, tokens, lengths, slots, adapters, s):
     b, p = tokens.shape

@@ -37,8 +37,11 @@ class ServedModel:
 
   @property
   def adapter(self) -> int:
-    """The row's adapter index: 0 without a bank, 1 + the group's position in the bank."""
-    return 1 + self.run.adapters.index(self.group) if self.conditioning == "adapter" else 0
+    """The row's adapter index (itx.models.lora): the group's position in the bank; for the run
+    itself, its one adapter (or none: 0 is then ignored), or -1, the base alone, for a bank."""
+    if self.conditioning == "adapter":
+      return self.run.adapters.index(self.group)
+    return -1 if len(self.run.adapters) > 1 else 0
 
   def card(self) -> dict:
     return {"id": self.id, "object": "model", "created": 0, "owned_by": "itx", "run": self.run.name,

@@ -15,7 +15,8 @@ import optax
 
 from itx import config as config_lib
 from itx import sharding
-from itx.models import ModelConfig, network
+from itx.data.pipeline import batch_fields
+from itx.models import ModelConfig, lora, network
 from itx.train import optim
 from itx.train import state as state_lib
 from itx.train.objectives import OBJECTIVES, Objective
@@ -59,15 +60,21 @@ def assemble(c: ml_collections.ConfigDict, mesh, *, objective: Objective | None 
   """
   config_lib.check_model_fits_mesh(c, mesh)
   rules = sharding.rules_from_config(c.mesh)
-  model_cfg = ModelConfig.from_config(c.model)
+  model_cfg = ModelConfig.from_config(c.model, c.get("lora"))
   model = network(model_cfg)
   schedule = optim.learning_rate_schedule(c.train)
   tx = optim.make_optimizer(c.train)
   abstract_params, _ = state_lib.param_shardings(model, mesh, rules)
-  mask = optim.trainable_mask(abstract_params, c.train.get("trainable", ".*"))
+  trainable = c.train.get("trainable", ".*")
+  if model_cfg.lora is not None:  # the base is frozen: only the adapters train
+    lora.check_targets(model_cfg.lora, abstract_params)
+    trainable = lora.PARAM_PATTERN
+  mask = optim.trainable_mask(abstract_params, trainable)
   abstract, shardings = state_lib.state_shardings(model, tx, mesh, rules, mask)
   batch_sharding = sharding.batch_sharding(mesh, rules)
   step = make_train_step(model, tx, schedule, grad_accum=c.train.grad_accum, mesh=mesh, rules=rules,
                          shardings=shardings, batch_sharding=batch_sharding, mask=mask,
-                         objective=objective or objective_of(c))
+                         objective=objective or objective_of(c),
+                         batch_fields=batch_fields(config_lib.lora_routing(c) is not None),
+                         dropout_seed=c.data.seed if model_cfg.lora is not None and model_cfg.lora.dropout > 0 else None)
   return Assembled(model_cfg, model, tx, schedule, mask, abstract, shardings, batch_sharding, step, mesh, rules)

@@ -2,6 +2,10 @@
 
 Saves are asynchronous and atomic (orbax writes to a temporary folder and renames it when
 complete), so a crash mid-save never corrupts the last good checkpoint; `keep` bounds disk use.
+
+A LoRA run (`base` given) saves only its adapter parameters and their optimizer state, plus a
+`base` item naming the frozen base (model.init_from) and its fingerprint (itx.train.frozen_base):
+the base is read again from there, and checked, whenever the run is restored.
 """
 
 from __future__ import annotations
@@ -12,9 +16,15 @@ import grain
 import jax
 import orbax.checkpoint as ocp
 
+from itx.models import lora
+
 
 class Checkpointer:
-  def __init__(self, workdir: str, ckpt_cfg):
+  """base: None (the whole state is saved), or a LoRA run's base reference (JSON-able dict): then
+  `save` keeps only the adapter parameters and `restore` returns a state holding only those."""
+
+  def __init__(self, workdir: str, ckpt_cfg, base: dict | None = None):
+    self.base = base
     options = ocp.CheckpointManagerOptions(
         max_to_keep=ckpt_cfg.keep, save_interval_steps=ckpt_cfg.every_steps,
         enable_async_checkpointing=ckpt_cfg.async_save, create=True)
@@ -28,20 +38,26 @@ class Checkpointer:
     """Whether `save(step)` would write a checkpoint without `force`."""
     return self.manager.should_save(step)
 
+  def _saved(self, state):
+    return state if self.base is None else state.replace(params=lora.split(state.params)[0])
+
   def save(self, step: int, state, data_iter, config, *, force: bool = False) -> bool:
     """Saves `step` (when due, or always with `force`); False when it is not due or already saved
-    (a forced save right after a periodic one must not fail: orbax refuses to save a step twice)."""
+    (a forced save right after a periodic one must not fail: orbax refuses to save a step twice).
+    data_iter: the grain iterator (None: a run without data, such as an imported adapter)."""
     if step in self.manager.all_steps():
       return False
-    args = ocp.args.Composite(
-        state=ocp.args.StandardSave(state),
-        data=grain.checkpoint.CheckpointSave(data_iter),
-        config=ocp.args.JsonSave(config.to_dict()))
-    return self.manager.save(step, args=args, force=force)
+    items = dict(state=ocp.args.StandardSave(self._saved(state)), config=ocp.args.JsonSave(config.to_dict()))
+    if data_iter is not None:
+      items["data"] = grain.checkpoint.CheckpointSave(data_iter)
+    if self.base is not None:
+      items["base"] = ocp.args.JsonSave(self.base)
+    return self.manager.save(step, args=ocp.args.Composite(**items), force=force)
 
   def restore(self, step: int, abstract_state, shardings, data_iter):
-    """Restores the state straight into `shardings` and the iterator in place."""
-    target = _sharded_target(abstract_state, shardings)
+    """Restores the state straight into `shardings` and the iterator in place (with a base: the
+    adapter parameters only; see `saved_base`)."""
+    target = _sharded_target(self._saved(abstract_state), self._saved(shardings))
     out = self.manager.restore(step, args=ocp.args.Composite(
         state=ocp.args.StandardRestore(target), data=grain.checkpoint.CheckpointRestore(data_iter)))
     return out.state
@@ -98,3 +114,8 @@ def _saved_params_on_one_device(workdir: str, step: int | None):
 def restore_config(workdir: str, step: int | None = None) -> dict:
   """The config a run directory was trained with (saved in every checkpoint)."""
   return _restore_latest(workdir, step, config=ocp.args.JsonRestore()).config
+
+
+def restore_base(workdir: str, step: int | None = None) -> dict:
+  """The base reference of a LoRA run's checkpoint (init_from and fingerprint)."""
+  return _restore_latest(workdir, step, base=ocp.args.JsonRestore()).base

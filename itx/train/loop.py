@@ -24,7 +24,9 @@ from itx.datasets.sources import build_sources, config_tokenizer
 from itx.hf import config_map as hf_config_map
 from itx.hf import weights as hf_weights
 from itx.train.assemble import Assembled, assemble
-from itx.train.checkpoint import Checkpointer, restore_params
+from itx.models import lora
+from itx.train import frozen_base
+from itx.train.checkpoint import Checkpointer, restore_base, restore_params
 from itx.train.hooks import Hook, HookContext, StopTraining, run_hooks
 from itx.train.metrics import MetricsWriter, peak_flops_per_device, read_metrics
 from itx.train.objectives import Objective
@@ -88,6 +90,23 @@ def _all_finite(tree):
   return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]))
 
 
+def _lora_base(c, run: Assembled, workdir: str):
+  """(fresh state: new adapters on the frozen base of `model.init_from`, the base's reference)."""
+  state = run.init_state(c.model.init_seed)
+  base = frozen_base.load_base(c.model.init_from, run.model_cfg, run.abstract.params, run.shardings.params,
+                               random_params=state.params)
+  _copy_hf_config(c.model.init_from, workdir)
+  if c.model.init_from:
+    log.info("LoRA on the frozen base %s", c.model.init_from)
+  adapters, _ = lora.split(state.params)
+  return run.state_from_params(lora.join(adapters, base)), base
+
+
+def _copy_hf_config(init: str, workdir: str) -> None:
+  if init.startswith("hf:") and jax.process_index() == 0:  # export writes the same model_type and special ids back
+    shutil.copy(os.path.join(init.removeprefix("hf:"), "config.json"), os.path.join(workdir, HF_BASE_CONFIG))
+
+
 def _initial_state(c, run: Assembled, workdir: str):
   """Random parameters, or those of `model.init_from`, placed straight into their shardings."""
   init = c.model.init_from
@@ -96,8 +115,7 @@ def _initial_state(c, run: Assembled, workdir: str):
   if init.startswith("hf:"):
     hf_dir = init.removeprefix("hf:")
     params = hf_weights.load_hf_params(hf_dir, run.model_cfg, run.abstract.params, run.shardings.params)
-    if jax.process_index() == 0:  # export writes the same model_type and special ids back
-      shutil.copy(os.path.join(hf_dir, "config.json"), os.path.join(workdir, HF_BASE_CONFIG))
+    _copy_hf_config(init, workdir)
   else:
     params = restore_params(init.removeprefix("itx:"), abstract_params=run.abstract.params,
                             shardings=run.shardings.params)
@@ -165,14 +183,26 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool | N
       sources, weights, rows=c.train.batch_size, seq_len=c.data.seq_len, packing=c.data.packing,
       num_packing_bins=c.data.num_packing_bins, shuffle=c.data.shuffle, seed=c.data.seed)
 
-  ckpt = Checkpointer(workdir, c.checkpoint)
-  start = ckpt.latest_step()
+  is_lora = run.model_cfg.lora is not None
+  start = Checkpointer(workdir, c.checkpoint).latest_step()
+  base_ref = None
+  if is_lora:  # the base is read from init_from, fresh or resumed; only the adapters are saved
+    state, base = _lora_base(c, run, workdir)
+    if start is not None:
+      frozen_base.check(restore_base(workdir, start), base, c.model.init_from)
+      base_ref = restore_base(workdir, start)
+    else:
+      base_ref = frozen_base.reference(c.model.init_from, base)
+  ckpt = Checkpointer(workdir, c.checkpoint, base=base_ref)
   if start is not None:
-    state = ckpt.restore(start, run.abstract, run.shardings, data_iter)
+    restored = ckpt.restore(start, run.abstract, run.shardings, data_iter)
+    state = restored.replace(params=lora.join(restored.params, base)) if is_lora else restored
     log.info("resumed from %s at step %d", ckpt.directory, start)
-  else:
+  elif not is_lora:
     start = 0
     state = _initial_state(c, run, workdir)
+  else:
+    start = 0
   log.info("itx run in %s\n%s", workdir, _summary(c, run, sources))
 
   writer = MetricsWriter(workdir, tensorboard=c.log.tensorboard, resume_step=start,

@@ -25,8 +25,11 @@ def token_nll(logits, targets):
 
 
 def forward(model: nn.Module, params, batch: dict):
-  """Logits [b, t, V] of a batch dict (inputs, segment_ids, positions: [b, t])."""
-  return model.apply({"params": params}, batch["inputs"], batch["segment_ids"], batch["positions"])
+  """Logits [b, t, V] of a batch dict (inputs, segment_ids, positions: [b, t]; optional
+  adapter_ids [b, t], each token's LoRA adapter, and dropout_rng, a key that turns dropout on)."""
+  rngs = {"dropout": batch["dropout_rng"]} if "dropout_rng" in batch else None
+  return model.apply({"params": params}, batch["inputs"], batch["segment_ids"], batch["positions"],
+                     adapter_ids=batch.get("adapter_ids"), rngs=rngs)
 
 
 def next_token_loss(model: nn.Module, params, batch: dict):

@@ -31,9 +31,10 @@ def _split_micro(x, k: int):
   return jnp.moveaxis(x, 1, 0)
 
 
-def grads_and_loss(params, mask, model, batch, grad_accum: int, objective: Objective = next_token_loss):
+def grads_and_loss(params, mask, model, batch, grad_accum: int, objective: Objective = next_token_loss,
+                   dropout_rng=None):
   """(sum of gradients of the loss sums w.r.t. the trainable parameters [None where frozen], loss
-  sum, target-token count) over the global batch."""
+  sum, target-token count) over the global batch. dropout_rng: a key (dropout on), or None."""
   trainable = trainable_part(params, mask)
 
   def loss_of(t, mb):
@@ -41,29 +42,38 @@ def grads_and_loss(params, mask, model, batch, grad_accum: int, objective: Objec
 
   grad_fn = jax.value_and_grad(loss_of, has_aux=True)
   if grad_accum == 1:
+    if dropout_rng is not None:
+      batch = dict(batch, dropout_rng=dropout_rng)
     (loss_sum, count), grads = grad_fn(trainable, batch)
     return grads, loss_sum, count
   micro = jax.tree.map(lambda x: _split_micro(x, grad_accum), batch)
+  keys = jax.random.split(dropout_rng if dropout_rng is not None else jax.random.key(0), grad_accum)
 
-  def body(carry, mb):
+  def body(carry, mb_key):
+    mb, key = mb_key
+    if dropout_rng is not None:
+      mb = dict(mb, dropout_rng=key)
     g_acc, l_acc, n_acc = carry
     (l, n), g = grad_fn(trainable, mb)
     return (jax.tree.map(jnp.add, g_acc, g), l_acc + l, n_acc + n), None
 
   zeros = jax.tree.map(jnp.zeros_like, trainable)
-  (grads, loss_sum, count), _ = jax.lax.scan(body, (zeros, 0.0, 0.0), micro)
+  (grads, loss_sum, count), _ = jax.lax.scan(body, (zeros, 0.0, 0.0), (micro, keys))
   return grads, loss_sum, count
 
 
 def make_train_step(model: nn.Module, tx: optax.GradientTransformation, schedule, *, grad_accum: int,
                     mesh, rules, shardings: TrainState, batch_sharding, mask=None,
-                    objective: Objective = next_token_loss, batch_fields=None):
+                    objective: Objective = next_token_loss, batch_fields=None, dropout_seed: int | None = None):
   """A jit-compiled `step(state, batch) -> (state, metrics)` with explicit shardings; the input
-  state is donated. mask: the trainable mask (None: everything trains)."""
+  state is donated. mask: the trainable mask (None: everything trains); batch_fields: the batch's
+  keys (default itx.data.pipeline.BATCH_FIELDS); dropout_seed: turns dropout on, with a key that
+  depends only on the seed and the step (so a resumed run draws the same masks)."""
 
   def step(state: TrainState, batch: dict):
     m = mask if mask is not None else jax.tree.map(lambda _: True, state.params)
-    grads, loss_sum, count = grads_and_loss(state.params, m, model, batch, grad_accum, objective)
+    rng = None if dropout_seed is None else jax.random.fold_in(jax.random.key(dropout_seed), state.step)
+    grads, loss_sum, count = grads_and_loss(state.params, m, model, batch, grad_accum, objective, rng)
     denom = jnp.maximum(count, 1.0)
     grads = jax.tree.map(lambda g: g / denom, grads)
     trainable = trainable_part(state.params, m)

@@ -26,13 +26,13 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from itx.data.pipeline import pad_example
+from itx.config import lora_routing
 from itx.datasets.sources import tokenized_source
 from itx.sharding import replicated
 from itx.train.hooks import Hook, HookContext
 from itx.train.objectives import forward, token_nll
 
 EVAL_SAMPLE_SEED = 0  # `max_examples` subsets of eval sources: the same for every run and seed
-_FIELDS = ("inputs", "targets", "weights", "segment_ids", "positions", "example")
 
 
 class EvalConfigError(ValueError):
@@ -70,7 +70,7 @@ def eval_sets(c, tok, *, progress: bool = True) -> list[EvalSet]:
   out = []
   for name, src_cfg in sorted(c.data.get("eval_sources", {}).items()):
     src = tokenized_source(name, src_cfg, c.data, tok, progress=progress, tag_fields=tags,
-                           sample_seed=EVAL_SAMPLE_SEED)
+                           sample_seed=EVAL_SAMPLE_SEED, route=lora_routing(c))  # a bank scores each group by its adapter
     padded = [pad_example(src[i], c.data.seq_len) for i in range(len(src))]
     rows = {k: np.stack([p[k] for p in padded]) for k in padded[0]}
     out.append(EvalSet(name, rows, dict(src.tags)))
@@ -81,13 +81,11 @@ def make_scorer(run, rows: int):
   """A jitted `score(params, batch) -> (nll sum [rows], target tokens [rows], example [rows])`,
   replicated on every host; `example` travels with its row, so any layout of rows over devices and
   hosts maps back to the right example."""
-  batch_shardings = {k: run.batch_sharding if k != "example" else _row_sharding(run) for k in _FIELDS}
-
   def score(params, batch):
     nll = token_nll(forward(run.model, params, batch), batch["targets"]) * batch["weights"]
     return jnp.sum(nll, axis=-1), jnp.sum(batch["weights"], axis=-1), batch["example"]
 
-  jitted = jax.jit(score, in_shardings=(run.shardings.params, batch_shardings), out_shardings=replicated(run.mesh))
+  jitted = jax.jit(score, out_shardings=replicated(run.mesh))  # inputs arrive sharded (score_set)
 
   def call(params, batch):
     with jax.set_mesh(run.mesh), nn.logical_axis_rules(run.rules):
