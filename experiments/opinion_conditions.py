@@ -40,8 +40,11 @@ CONDITIONS = {
 
 
 def apply(c: ml_collections.ConfigDict, condition: str) -> None:
-  """Sets the condition's adapter fields (if any) on an instruction-tuning config."""
+  """Sets the condition's adapter fields (if any) on an instruction-tuning config, and for a tagged
+  condition `data.groups` (the groups `itx serve` offers as RUN:GROUP, named in the system prompt)."""
   cond = CONDITIONS[condition]
+  if cond.tagged:
+    c.data.groups = tuple(GROUPS)
   if not cond.lora:
     return
   if "lora" not in c:

@@ -68,7 +68,7 @@ SMALL = (("d_model", 96), ("n_layers", 3), ("n_heads", 4), ("n_kv_heads", 4), ("
 PRESETS = {
     # Under 10 minutes on a 2-core CPU from a fresh clone: world, base, every condition, answers, metrics.
     # English only (threads, chats, questions): a tag model tells the groups apart after ~300 steps.
-    "demo": Preset(conditions=("pooled", "tag"), seeds=(0,), base_steps=200, sft_steps=300,
+    "demo": Preset(conditions=("pooled", "tag", "bank"), seeds=(0,), base_steps=200, sft_steps=300,
                    eval_languages=("en",), eval_questions=0, max_new_tokens=48, train_languages=("en",),
                    model=SMALL, seq_len=192, batch_size=16, base_lr=4e-3, sft_lr=3e-3),
     "full": Preset(conditions=ALL, seeds=(0, 1, 2), base_steps=0, sft_steps=0,
@@ -78,7 +78,7 @@ PRESETS = {
                     eval_languages=("en",), eval_questions=200, max_new_tokens=128, real_data=True, seq_len=512,
                     batch_size=64, sft_lr=2e-4),
     # The whole pipeline in seconds (a tiny network, a few steps): for checking the machinery.
-    "smoke": Preset(conditions=("pooled", "tag"), seeds=(0,), base_steps=3, sft_steps=3, eval_languages=("en",),
+    "smoke": Preset(conditions=("pooled", "tag", "bank"), seeds=(0,), base_steps=3, sft_steps=3, eval_languages=("en",),
                     eval_questions=2, max_new_tokens=6, train_languages=("en",), world="tiny", seq_len=128,
                     batch_size=8, model=(("d_model", 32), ("n_layers", 1), ("n_heads", 2), ("n_kv_heads", 1),
                                          ("mlp_dim", 64))),
@@ -264,11 +264,12 @@ def collect(preset_name: str, out_dir: str, args=None) -> dict:
 
 
 def serve_command(out_dir: str, cells: dict) -> str:
-  """The `itx serve` command that puts the seed-0 models on the side-by-side comparison page."""
-  from itx.data.groups import GROUPS
+  """The `itx serve` command that puts each condition's first-seed model on the side-by-side
+  comparison page (each run offers its groups as RUN:GROUP: tagged runs from config.data.groups,
+  a bank from its adapters)."""
   runs = [f"--run={cond}={cell['workdir']}" for (cond, seed), cell in sorted(cells.items()) if seed == min(
       s for c, s in cells if c == cond)]
-  return " \\\n    ".join(["itx serve"] + runs + [f"--groups='{','.join(GROUPS)}'"])
+  return " \\\n    ".join(["itx serve"] + runs)
 
 
 def run_experiment(preset_name: str, out_dir: str, args=None) -> dict:

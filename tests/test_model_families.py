@@ -273,3 +273,13 @@ def test_chat_template_renders_and_masks_exactly_the_assistant_turns(style, tmp_
   for run, answer in zip(runs, answers):  # each turn: its answer's tokens, then the end-of-turn token
     assert ids[run[-1]] == end
     assert tok.decode(ids[run[:-1]]).strip() == answer
+
+
+def test_peft_adapters_of_fused_phi3_projections_are_refused_by_name():
+  """PEFT adapts Phi-3's fused qkv_proj / gate_up_proj as one module: itx's separate q, k, v (gate,
+  up) adapters have no faithful PEFT form there, so writing or reading one is refused."""
+  from itx.hf import peft
+  cfg = ModelConfig(vocab_size=64, d_model=32, n_layers=2, n_heads=4, n_kv_heads=2, mlp_dim=64, family="phi3")
+  with pytest.raises(UnsupportedCheckpoint, match="qkv_proj, gate_up_proj|gate_up_proj, qkv_proj"):
+    peft._modules(cfg)
+  assert peft._modules(ModelConfig(vocab_size=64, d_model=32, n_layers=2, n_heads=4, n_kv_heads=2, mlp_dim=64))

@@ -6,6 +6,7 @@ an OpenAI-compatible endpoint (a local fake server) with resumable judgment file
 
 import json
 import os
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -19,6 +20,7 @@ from itx.data.jsonl import read_jsonl
 from itx.eval.group_judge import UNREADABLE, judge_groups, judged_recoverability, parse_group
 from itx.eval.judge_client import JudgeConfig, OpenAIJudge
 from itx.eval.opinion_answers import evaluation_items, group_report
+from itx.train.checkpoint import restore_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -78,7 +80,12 @@ def test_smoke_study_tables_hold_every_group_and_pooled_names_one_group_per_ques
   assert np.trace(conf) / conf.sum() == pytest.approx(1 / len(GROUPS))
   for name in ("results.txt", "results.json", "groups_en.png", "confusion_tag_seed0_en.png"):
     assert os.path.exists(os.path.join(out, name)), name
-  assert "--run=tag=" in res["serve_command"] and "itx serve" in res["serve_command"]
+  assert "--run=tag=" in res["serve_command"] and "--run=bank=" in res["serve_command"]
+  # the tagged run names its groups for the server; the bank has one adapter per group
+  tag_cfg = restore_config(grid.read_cell(out, "tag", 0)["workdir"])
+  bank_cfg = restore_config(grid.read_cell(out, "bank", 0)["workdir"])
+  assert tuple(tag_cfg["data"]["groups"]) == GROUPS and tuple(bank_cfg["lora"]["adapters"]) == GROUPS
+  assert bank_cfg["lora"]["route_by"] == "group" and bank_cfg["lora"]["rank"] == 16
   # a finished cell is not run again, and --collect rebuilds the same tables from the cell files
   assert og.run_cell(og.PRESETS["smoke"], "tag", 0, out, None) == grid.read_cell(out, "tag", 0)
   assert og.collect("smoke", out)["text"] == res["text"]
@@ -93,7 +100,7 @@ def test_notebook_runs_on_the_smoke_results(smoke_results, monkeypatch):
   nb = nbformat.read(os.path.join(ROOT, "notebooks", "opinion_groups.ipynb"), as_version=4)
   nbclient.NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": ROOT}}).execute()
   text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
-  assert "conditions ['pooled', 'tag']" in text
+  assert "conditions ['pooled', 'tag', 'bank']" in text
   assert "en pooled: macro accuracy" in text and "x chance" in text
 
 
@@ -106,8 +113,13 @@ def test_paper_preset_configs_are_valid_phi3_lora_on_reddit():
     assert c.model.init_from == "hf:/models/phi3-mini"
     assert c.data.sources.train.path == f"tfds:reddit_opinions/{condition}:train@/data/reddit"
     assert (c.mesh.data, c.mesh.fsdp, c.mesh.tensor) == (1, 8, 1)
-  lora = dict(opinion_conditions.CONDITIONS["bank"].lora)
-  assert (lora["rank"], lora["alpha"], lora["adapters"], lora["route_by"]) == (16, 16.0, GROUPS, "group")
+  for condition in ("lora", "bank"):  # OpinionGPT's adapters: rank 16, alpha 16, the seven projections
+    c = og.condition_config(p, condition, 0, "/tmp/unused", args)
+    config_lib.validate(c)
+    assert (c.lora.rank, c.lora.alpha) == (16, 16.0)
+    paths = [f"layers/attn/{x}_proj/kernel" for x in "qkvo"] + [f"layers/mlp/{x}_proj/kernel" for x in ("gate", "up", "down")]
+    assert all(re.search(c.lora.targets, x) for x in paths) and not re.search(c.lora.targets, "embed/embedding")
+  assert (tuple(c.lora.adapters), c.lora.route_by) == (GROUPS, "group")
   with pytest.raises(ValueError, match="unknown condition 'lorax'"):
     grid.parse_only("lorax", p.conditions, p.seeds, has_base=False)
 
