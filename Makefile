@@ -5,8 +5,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.itx-installed
 DEMO_OUT ?= results/multilingual_parallel/demo
+OPINIONS_OUT ?= results/opinion_groups/demo
 
-.PHONY: install demo smoke test bench clean
+.PHONY: install demo demo-opinions smoke test bench clean
 
 install: $(STAMP)
 
@@ -21,6 +22,10 @@ $(STAMP): setup.py
 # The multilingual instruction-tuning study in miniature (polyglot world, 3 conditions, 1 seed).
 demo: $(STAMP)
 	$(PY) -m experiments.multilingual_parallel --preset=demo --out=$(DEMO_OUT)
+
+# OpinionGPT's question in miniature (opinion world: base, pooled / tag / bank, every group's answers).
+demo-opinions: $(STAMP)
+	$(PY) -m experiments.opinion_groups --preset=demo --out=$(OPINIONS_OUT)
 
 smoke: $(STAMP)
 	$(PY) -m itx.main --config=configs/smoke.py --workdir=runs/smoke

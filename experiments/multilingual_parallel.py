@@ -24,7 +24,6 @@ with a confidence interval over seeds, and plots.
 from __future__ import annotations
 
 import dataclasses
-import glob
 import json
 import logging
 import os
@@ -33,6 +32,8 @@ import types
 
 import ml_collections
 
+from experiments import grid
+from experiments.grid import BASE, cell_name
 from itx import results
 from itx.data.languages import STUDY_CODES, STUDY_LANGUAGES
 
@@ -44,7 +45,6 @@ SIZE_ARM = ("bactrian",)  # the larger translated-style corpus, against the smal
 # judge_score: an LLM judge's MT-Bench-X score; rule_score: the reference-based rule judge's (demo, full).
 HEADLINE = ("judge_score", "judge_score_heldout", "rule_score", "rule_score_heldout", "exact_match", "chrf",
             "in_language", "answer_loss", "val_loss")
-BASE = "base"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -165,28 +165,9 @@ def base_heldout_loss(base_dir: str, *, chars: int = 60_000) -> dict:
   return out
 
 
-def cell_name(condition: str, seed: int) -> str:
-  return f"{condition}_seed{seed}"
-
-
-def cell_file(out_dir: str, condition: str, seed: int) -> str:
-  """A finished cell's results: its tidy rows. Written once, atomically, when the cell is done."""
-  return os.path.join(out_dir, "cells", cell_name(condition, seed) + ".json")
-
-
 def parse_only(value: str, preset: Preset) -> list[tuple[str, int]] | str:
   """--only: "base", "CONDITION" (every seed) or "CONDITION/SEED" -> "base" or [(condition, seed)]."""
-  if value == BASE:
-    return BASE
-  condition, _, seed = value.partition("/")
-  if condition not in preset.conditions:
-    raise ValueError(f"--only={value}: unknown condition {condition!r} (this preset has {', '.join(preset.conditions)}"
-                     f"{'' if preset.real_data else ', or base'})")
-  if not seed:
-    return [(condition, s) for s in preset.seeds]
-  if not seed.isdigit() or int(seed) not in preset.seeds:
-    raise ValueError(f"--only={value}: unknown seed {seed!r} (this preset has {preset.seeds})")
-  return [(condition, int(seed))]
+  return grid.parse_only(value, preset.conditions, preset.seeds, has_base=not preset.real_data)
 
 
 def _base_done(base_dir: str) -> bool:
@@ -227,10 +208,9 @@ def run_cell(preset: Preset, condition: str, seed: int, out_dir: str, args) -> d
   Touches no other cell's files, so cells can run at once in separate processes."""
   from itx.evaluate import evaluate
   from itx.train.loop import train
-  path = cell_file(out_dir, condition, seed)
-  if os.path.exists(path):
-    with open(path, encoding="utf-8") as f:
-      return json.load(f)
+  done = grid.read_cell(out_dir, condition, seed)
+  if done:
+    return done
   base_dir = os.path.join(out_dir, BASE)
   if not preset.real_data and not _base_done(base_dir):
     raise FileNotFoundError(f"the base model in {base_dir} is not trained yet: run --only=base first")
@@ -247,8 +227,7 @@ def run_cell(preset: Preset, condition: str, seed: int, out_dir: str, args) -> d
     rows = results.tidy_rows(condition, seed, json.load(f))
   rows += validation_rows(condition, seed, workdir)
   cell = {"condition": condition, "seed": seed, "workdir": workdir, "seconds": time.time() - start, "rows": rows}
-  os.makedirs(os.path.dirname(path), exist_ok=True)
-  results.write_json(path, cell)
+  grid.write_cell(out_dir, cell)
   return cell
 
 
@@ -270,17 +249,10 @@ def collect(preset_name: str, out_dir: str, args=None) -> dict:
   """The tables and plots from the finished cells' files (cells not finished yet are left out and
   named), with the decontamination report of the training files against the benchmark."""
   preset = PRESETS[preset_name]
-  cells = {}
-  for path in sorted(glob.glob(os.path.join(out_dir, "cells", "*.json"))):
-    with open(path, encoding="utf-8") as f:
-      cell = json.load(f)
-    cells[(cell["condition"], cell["seed"])] = cell
-  missing = [cell_name(c, s) for c in preset.conditions for s in preset.seeds if (c, s) not in cells]
-  if missing:
-    logging.warning("not finished yet, left out of the tables: %s", ", ".join(missing))
+  cells, missing = grid.read_cells(out_dir, preset.conditions, preset.seeds)
   rows = [r for cell in cells.values() for r in cell["rows"]]
   conditions = [c for c in preset.conditions if any(k[0] == c for k in cells)]
-  timings = {cell_name(*k): cell["seconds"] for k, cell in cells.items()}
+  timings = {grid.cell_name(*k): cell["seconds"] for k, cell in cells.items()}
   inputs = decontamination_inputs(preset, conditions, args)
   res = write_results(out_dir, rows, conditions, timings=timings,
                       decontamination=contamination(*inputs) if inputs and conditions else None)

@@ -38,6 +38,8 @@ FAMILIES = {
     # Qwen3: q/k norms; a window on the layers from max_window_layers on.
     "qwen3": (transformers.Qwen3Config, dict(use_sliding_window=True, sliding_window=WINDOW, max_window_layers=1)),
     "mistral": (transformers.MistralConfig, dict(sliding_window=WINDOW)),
+    # Phi-3: fused qkv_proj and gate_up_proj (split on import, fused on export); one window.
+    "phi3": (transformers.Phi3Config, dict(sliding_window=WINDOW)),
     # Gemma 2: soft-caps small enough to bite on random weights; local layers alternate with global.
     "gemma2": (transformers.Gemma2Config, dict(sliding_window=WINDOW, query_pre_attn_scalar=32,
                                                attn_logit_softcapping=1.5, final_logit_softcapping=4.0)),
@@ -203,6 +205,10 @@ REFUSED = {  # a pattern of the refusal (naming the field) -> a config.json
     "attn_logit_softcapping": transformers.Gemma3TextConfig(**SHAPE, attn_logit_softcapping=50.0).to_dict(),
     "use_bidirectional_attention": transformers.Gemma2Config(**SHAPE, use_bidirectional_attention=True).to_dict(),
     "attention_bias": transformers.Qwen3Config(**SHAPE, attention_bias=True).to_dict(),
+    # Phi-3-mini-128k's long-context rope: two per-frequency factor lists itx does not implement.
+    "rope_parameters has rope_type 'longrope'": transformers.Phi3Config(**SHAPE, rope_parameters=dict(
+        rope_type="longrope", rope_theta=1e4, short_factor=[1.0] * 6, long_factor=[2.0] * 6,
+        original_max_position_embeddings=16), max_position_embeddings=64).to_dict(),
     "hidden_activation 'gelu'": transformers.Gemma2Config(**SHAPE, hidden_activation="gelu").to_dict(),
 }
 
@@ -217,7 +223,8 @@ def test_unimplemented_options_are_refused_at_import_by_field_name(pattern):
     ("llama", dict(qk_norm=True)), ("mistral", dict(post_norms=True)), ("qwen2", dict(qkv_bias=False)),
     ("gemma2", dict(rope_local_theta=1e4)), ("gemma3_text", dict(attn_logit_softcap=50.0)),
     ("llama", dict(sliding_window=8)),
-    ("mistral", dict(layer_types=("full_attention", "sliding_attention"), sliding_window=8))])
+    ("mistral", dict(layer_types=("full_attention", "sliding_attention"), sliding_window=8)),
+    ("phi3", dict(rope_scaling="linear", rope_factor=2.0)), ("phi3", dict(qkv_bias=True))])
 def test_export_refuses_options_the_family_cannot_hold(family, option):
   fixed = dict(config_map.family(family).fixed)
   cfg = ModelConfig(vocab_size=64, d_model=32, n_layers=2, n_heads=4, n_kv_heads=2, mlp_dim=64, family=family,
@@ -266,3 +273,13 @@ def test_chat_template_renders_and_masks_exactly_the_assistant_turns(style, tmp_
   for run, answer in zip(runs, answers):  # each turn: its answer's tokens, then the end-of-turn token
     assert ids[run[-1]] == end
     assert tok.decode(ids[run[:-1]]).strip() == answer
+
+
+def test_peft_adapters_of_fused_phi3_projections_are_refused_by_name():
+  """PEFT adapts Phi-3's fused qkv_proj / gate_up_proj as one module: itx's separate q, k, v (gate,
+  up) adapters have no faithful PEFT form there, so writing or reading one is refused."""
+  from itx.hf import peft
+  cfg = ModelConfig(vocab_size=64, d_model=32, n_layers=2, n_heads=4, n_kv_heads=2, mlp_dim=64, family="phi3")
+  with pytest.raises(UnsupportedCheckpoint, match="qkv_proj, gate_up_proj|gate_up_proj, qkv_proj"):
+    peft._modules(cfg)
+  assert peft._modules(ModelConfig(vocab_size=64, d_model=32, n_layers=2, n_heads=4, n_kv_heads=2, mlp_dim=64))

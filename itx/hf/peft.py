@@ -19,6 +19,7 @@ from safetensors import safe_open
 from safetensors.numpy import save_file
 
 from itx.hf.weights import _param_map
+from itx.models.families import UnsupportedCheckpoint
 from itx.models import lora
 from itx.models.config import ModelConfig
 
@@ -28,11 +29,19 @@ _PREFIX = "base_model.model."
 
 
 def _modules(model_cfg: ModelConfig) -> dict:
-  """itx projection path ("layers/attn/q_proj") -> (HF module name with {i}, per-layer?)."""
+  """itx projection path ("layers/attn/q_proj") -> (HF module name with {i}, per-layer?). Refuses a
+  family that stores projections fused (Phi-3's qkv_proj, gate_up_proj): a PEFT adapter of the
+  fused module is one low-rank update of all of them, not itx's separate adapters."""
   out = {}
   for path, (hf_name, per_layer, *_) in _param_map(model_cfg).items():
     if path[-1] == "kernel":
       out["/".join(path[:-1])] = (hf_name.removesuffix(".weight"), per_layer)
+  names = [name for name, _ in out.values()]
+  fused = sorted({n for n in names if names.count(n) > 1})
+  if fused:
+    raise UnsupportedCheckpoint(f"model.family={model_cfg.family!r}: PEFT adapters of fused projections "
+                                f"({', '.join(n.rsplit('.', 1)[-1] for n in fused)}) are not mapped by itx; "
+                                "its adapters stay in itx checkpoints")
   return out
 
 

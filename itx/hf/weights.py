@@ -70,7 +70,29 @@ def _param_map(cfg: ModelConfig) -> dict:
       m[("layers", "attn", name, "bias")] = (layer + f"self_attn.{name}.bias", True, *bias(n))
   if not cfg.tie_embeddings:
     m[("lm_head", "kernel")] = ("lm_head.weight", False, lambda w: rows_in(w).T, lambda k: rows_out(k.T))
+  for fused, parts in _fused(cfg).items():  # Phi-3: each part is a row block of one stored tensor
+    start = 0
+    for key, rows in parts:
+      _, per_layer, to_itx, to_hf = m[key]
+      block = slice(start, start + rows)
+      m[key] = (fused, per_layer, lambda w, f=to_itx, b=block: f(w[b]), to_hf)
+      start += rows
   return m
+
+
+def _fused(cfg: ModelConfig) -> dict[str, list[tuple[tuple, int]]]:
+  """Tensors a family stores fused: HF name -> [(itx path, rows of the HF [out, in] weight)], in the
+  order their row blocks are concatenated (transformers' Phi-3 slices q, k, v and chunks gate, up)."""
+  if cfg.family != "phi3":
+    return {}
+  layer, hd = "model.layers.{i}.", cfg.head_size
+  return {
+      layer + "self_attn.qkv_proj.weight": [(("layers", "attn", "q_proj", "kernel"), cfg.n_heads * hd),
+                                            (("layers", "attn", "k_proj", "kernel"), cfg.n_kv_heads * hd),
+                                            (("layers", "attn", "v_proj", "kernel"), cfg.n_kv_heads * hd)],
+      layer + "mlp.gate_up_proj.weight": [(("layers", "mlp", "gate_proj", "kernel"), cfg.mlp_dim),
+                                          (("layers", "mlp", "up_proj", "kernel"), cfg.mlp_dim)],
+  }
 
 
 class SafetensorsReader:
@@ -162,17 +184,26 @@ def _to_host(x) -> np.ndarray:
 
 def save_hf_params(params, cfg: ModelConfig, out_dir: str, *, dtype=None, max_shard_bytes: int = 2 * 1024**3) -> None:
   """Writes safetensors shards and their index into out_dir (process 0 writes; all gather)."""
-  mapping = _param_map(cfg)
+  mapping, fused = _param_map(cfg), _fused(cfg)
+  pending: dict[str, dict[tuple, np.ndarray]] = {}  # fused HF name -> the parts gathered so far
   shards: list[dict] = [{}]
   size = 0
   for path, value in jax.tree_util.tree_leaves_with_path(params):
-    name, per_layer, _, to_hf = mapping[_path_tuple(path)]
+    key = _path_tuple(path)
+    name, per_layer, _, to_hf = mapping[key]
     host = _to_host(value)
     if dtype is not None:
       host = host.astype(dtype)
     layers = [(name.format(i=i), host[i]) for i in range(cfg.n_layers)] if per_layer else [(name, host)]
     for hf_name, w in layers:
       w = np.ascontiguousarray(to_hf(w))
+      if name in fused:
+        parts = pending.setdefault(hf_name, {})
+        parts[key] = w
+        if len(parts) < len(fused[name]):
+          continue
+        del pending[hf_name]
+        w = np.concatenate([parts[k] for k, _ in fused[name]], axis=0)
       if size and size + w.nbytes > max_shard_bytes:
         shards.append({})
         size = 0

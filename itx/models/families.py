@@ -120,6 +120,24 @@ def _qwen_config(m: ModelConfig) -> dict:
   return out if m.family == "qwen2" else dict(out, attention_bias=False)
 
 
+# Phi-3: a Llama with fused qkv_proj and gate_up_proj (split on import, fused on export by
+# itx.hf.weights); one window for every layer, as Mistral; transformers' Phi-3 knows only the default
+# rope and longrope (refused by itx.hf.config_map: itx does not implement its two factor lists).
+def _phi3_fields(cfg: dict, where: str) -> dict:
+  for field in ("rope_parameters", "rope_scaling"):
+    rope_type = (cfg.get(field) or {}).get("rope_type") or (cfg.get(field) or {}).get("type") or "default"
+    if rope_type != "default":  # longrope is refused earlier by itx.hf.config_map; linear/llama3 here
+      raise UnsupportedCheckpoint(f"{where}: {field} has rope_type {rope_type!r}; a phi3 checkpoint has "
+                                  "'default' or 'longrope' and itx implements 'default'")
+  return _window_fields(cfg.get("sliding_window"), ())
+
+
+def _phi3_config(m: ModelConfig) -> dict:
+  if m.layer_types and not all(m.sliding_layers):
+    raise UnsupportedCheckpoint("model.layer_types: a phi3 checkpoint slides every layer or none")
+  return _window_config(m, with_layer_types=False)
+
+
 # Gemma 2 and 3: (1 + w) norms, sqrt(d) embeddings, GeGLU, post norms, query scaling, local layers.
 _GEMMA_FIXED = (("norm_plus_one", True), ("embed_scale", True), ("post_norms", True))
 _GEMMA_FREE = BASE_FREE + ("query_pre_attn_scalar", "sliding_window", "layer_types", "final_logit_softcap")
@@ -159,6 +177,8 @@ FAMILIES: dict[str, Family] = {f.model_type: f for f in (
            fixed=(("qkv_bias", True),), free=BASE_FREE + ("sliding_window", "layer_types")),
     Family("qwen3", "Qwen3ForCausalLM", DecoderLM, _qwen3_fields, _qwen_config,
            fixed=(("qk_norm", True),), free=BASE_FREE + ("sliding_window", "layer_types")),
+    Family("phi3", "Phi3ForCausalLM", DecoderLM, _phi3_fields, _phi3_config,
+           free=("mlp_activation", "sliding_window", "layer_types")),
     Family("gemma2", "Gemma2ForCausalLM", DecoderLM, _gemma_fields, _gemma_config, fixed=_GEMMA_FIXED,
            free=_GEMMA_FREE + ("attn_logit_softcap",), activation_field="hidden_activation"),
     Family("gemma3_text", "Gemma3ForCausalLM", DecoderLM, _gemma_fields, _gemma_config,

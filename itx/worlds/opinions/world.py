@@ -91,6 +91,21 @@ def _thread(rng: random.Random, topics: list[str], phrasings: list[str], table: 
   return {"id": f"pretrain-{n:07d}", "language": lang, "topic": topic, "text": body}
 
 
+def heldout_threads(settings: OpinionSettings, chars: int, *, seed: int = 10_007) -> list[dict]:
+  """Discussion threads like the pre-training corpus (training topics and phrasings, the same
+  stances) but other draws: {id, language, topic, text}, about `chars` characters in all. The base
+  model's held-out text, to measure what instruction tuning costs it."""
+  train_topics, _ = split_topics(settings)
+  phrasings = [p for p in phrases.QUESTIONS if p not in settings.heldout_phrasings]
+  table = stance_table(stance_model(settings))
+  rng, docs, total = random.Random(f"opinions/{settings.seed}/heldout-threads/{seed}"), [], 0
+  while total < chars:
+    doc = _thread(rng, train_topics, phrasings, table, settings.seed + seed, len(docs))
+    docs.append({**doc, "id": f"heldout-{doc['id']}"})
+    total += len(doc["text"])
+  return docs
+
+
 def _chat_text(messages: list[dict]) -> str:
   names = {"system": "System", "user": "User", "assistant": "Assistant"}
   return "\n".join(f"{names[m['role']]}: {m['content']}" for m in messages)

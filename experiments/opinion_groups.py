@@ -1,0 +1,345 @@
+"""Can a tuned model answer as each of OpinionGPT's eleven groups, and can the groups be told apart
+from its answers? Bias-group instruction tuning conditioned by tag or by adapter (Haller et al.
+2023), in miniature (the generated opinion world) or at scale (Phi-3-mini, Reddit dumps).
+
+  python -m experiments.opinion_groups --preset=demo  [--out=results/opinion_groups/demo]
+  python -m experiments.opinion_groups --preset=full
+  python -m experiments.opinion_groups --preset=paper --base_model=HF_DIR --reddit=DUMPS_DIR \
+      --mesh=1,8,1 [--judge_url=URL --judge_model=NAME]
+
+On a cluster, one scheduler job per cell, then one for the tables (as experiments.multilingual_parallel):
+
+  python -m experiments.opinion_groups --preset=full --out=DIR --only=base
+  python -m experiments.opinion_groups --preset=full --out=DIR --only=tag/1      # each cell
+  python -m experiments.opinion_groups --preset=full --out=DIR --collect
+
+Conditions (experiments/opinion_conditions.py): pooled (no group anywhere), tag (the group named in
+the system prompt), tag_en_only (named in English chats only; asked tagged in every language),
+lora (tag data, a LoRA adapter on the frozen base) and bank (one LoRA adapter per group, each
+example routed to its group's adapter, no group in the prompt).
+
+Per condition and group: group recoverability (a classifier fitted on the held-out reference
+answers names the group of each generated answer: macro accuracy against chance 1/11, confusion
+matrix), stance accuracy (held-out and seen topics), distinctness, and what tuning costs: the loss
+on held-out reference answers and on held-out text of the base model's own task (discussion
+threads), against the base model. With --judge_url, an LLM judge also names each answer's group.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import time
+import types
+
+import ml_collections
+
+from experiments import grid, opinion_conditions, opinion_tables
+from experiments.grid import BASE
+from experiments.opinion_conditions import CONDITIONS
+from itx import results
+
+
+@dataclasses.dataclass(frozen=True)
+class Preset:
+  conditions: tuple[str, ...]
+  seeds: tuple[int, ...]
+  base_steps: int               # pre-training steps of the base (generated world)
+  sft_steps: int                # instruction-tuning steps of every condition
+  eval_languages: tuple[str, ...]
+  eval_questions: int           # per language (0: all; half held-out topics, half seen ones)
+  max_new_tokens: int
+  train_languages: tuple[str, ...] = ()  # keep only these languages' chats and threads (): all
+  model: tuple = ()             # (field, value) architecture overrides of base and cells
+  seq_len: int = 0              # 0: the configs'
+  batch_size: int = 0
+  base_lr: float = 0.0          # 0: the configs'
+  sft_lr: float = 0.0
+  world: str = "demo"           # the opinion world's preset
+  heldout_chars: int = 60_000   # held-out threads scored for the base-task loss
+  real_data: bool = False       # paper: Phi-3-mini from a Hugging Face folder, Reddit dumps
+
+
+ALL = ("pooled", "tag", "lora", "bank", "tag_en_only")
+# The demo's network: about 0.5M parameters; short rows (a tagged chat is ~110 tokens).
+SMALL = (("d_model", 96), ("n_layers", 3), ("n_heads", 4), ("n_kv_heads", 4), ("mlp_dim", 256))
+PRESETS = {
+    # Under 10 minutes on a 2-core CPU from a fresh clone: world, base, every condition, answers, metrics.
+    # English only (threads, chats, questions): a tag model tells the groups apart after ~300 steps.
+    "demo": Preset(conditions=("pooled", "tag", "bank"), seeds=(0,), base_steps=200, sft_steps=300,
+                   eval_languages=("en",), eval_questions=0, max_new_tokens=48, train_languages=("en",),
+                   model=SMALL, seq_len=192, batch_size=16, base_lr=4e-3, sft_lr=3e-3),
+    "full": Preset(conditions=ALL, seeds=(0, 1, 2), base_steps=0, sft_steps=0,
+                   eval_languages=("en", "de", "fr", "it", "es"), eval_questions=0, max_new_tokens=64, world="demo"),
+    # Phi-3-mini + Reddit: a documented config, sized for accelerators (not run on a CPU).
+    "paper": Preset(conditions=("pooled", "tag", "lora", "bank"), seeds=(0,), base_steps=0, sft_steps=2000,
+                    eval_languages=("en",), eval_questions=200, max_new_tokens=128, real_data=True, seq_len=512,
+                    batch_size=64, sft_lr=2e-4),
+    # The whole pipeline in seconds (a tiny network, a few steps): for checking the machinery.
+    "smoke": Preset(conditions=("pooled", "tag", "bank"), seeds=(0,), base_steps=3, sft_steps=3, eval_languages=("en",),
+                    eval_questions=2, max_new_tokens=6, train_languages=("en",), world="tiny", seq_len=128,
+                    batch_size=8, model=(("d_model", 32), ("n_layers", 1), ("n_heads", 2), ("n_kv_heads", 1),
+                                         ("mlp_dim", 64))),
+}
+
+
+def world_dir(preset: Preset) -> str:
+  from itx.worlds.opinions import OpinionSettings
+  from itx.worlds.opinions import world_dir as opinion_world
+  return opinion_world(OpinionSettings.from_preset(preset.world))
+
+
+def _kept(path: str, out: str, languages) -> str:
+  """`path`'s records in `languages` only, written once to `out` (a demo trains on fewer languages)."""
+  if not languages:
+    return path
+  if not os.path.exists(out):
+    from itx.data.jsonl import read_jsonl, write_jsonl
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    write_jsonl(out, [r for r in read_jsonl(path) if r["language"].lower() in languages])
+  return out
+
+
+def base_config(preset: Preset, out_dir: str, args) -> ml_collections.ConfigDict:
+  """The base model's config: pre-training on the world's discussion threads (or, paper, none:
+  the Hugging Face checkpoint is the base)."""
+  from configs import opinions_pretrain
+  c = opinions_pretrain.get_config()
+  world = world_dir(preset)
+  c.model.tokenizer = os.path.join(world, "tokenizer")
+  c.data.sources.pretrain.path = _kept(os.path.join(world, "pretrain", "pretrain.jsonl"),
+                                       os.path.join(out_dir, "data", "pretrain.jsonl"), preset.train_languages)
+  c.model.update(dict(preset.model))
+  c.train.steps = preset.base_steps or c.train.steps
+  c.train.warmup_steps = max(1, c.train.steps // 10)
+  c.train.learning_rate = preset.base_lr or c.train.learning_rate
+  c.data.seq_len = preset.seq_len or c.data.seq_len
+  c.train.batch_size = preset.batch_size or c.train.batch_size
+  c.checkpoint.every_steps = c.train.steps
+  c.log.progress_bar = True
+  return c
+
+
+def condition_config(preset: Preset, condition: str, seed: int, out_dir: str, args) -> ml_collections.ConfigDict:
+  """The instruction-tuning config of one condition and seed."""
+  if preset.real_data:
+    return opinion_conditions.paper_config(condition, seed, args, steps=preset.sft_steps, seq_len=preset.seq_len,
+                                           batch_size=preset.batch_size, learning_rate=preset.sft_lr)
+  from configs import opinions_sft
+  cond = CONDITIONS[condition]
+  c = opinions_sft.get_config(cond.data)
+  world = world_dir(preset)
+  c.model.tokenizer = os.path.join(world, "tokenizer")
+  c.data.sources = ml_collections.ConfigDict({"train": ml_collections.ConfigDict(dict(
+      path=_kept(os.path.join(world, "chat", f"train_{cond.data}.jsonl"),
+                 os.path.join(out_dir, "data", f"train_{cond.data}.jsonl"), preset.train_languages),
+      kind="instruction", weight=1.0))})
+  c.model.init_from = f"itx:{os.path.join(out_dir, BASE)}"
+  c.model.update(dict(preset.model))
+  c.data.seed = seed
+  c.model.init_seed = seed
+  c.data.seq_len = preset.seq_len or c.data.seq_len
+  c.train.batch_size = preset.batch_size or c.train.batch_size
+  c.train.steps = preset.sft_steps or c.train.steps
+  c.train.learning_rate = preset.sft_lr or c.train.learning_rate
+  c.train.warmup_steps = max(1, c.train.steps // 15)
+  c.checkpoint.every_steps = c.train.steps
+  c.log.progress_bar = True
+  opinion_conditions.apply(c, condition)
+  return c
+
+
+def base_summary(preset: Preset, out_dir: str) -> dict:
+  """The base model's held-out thread loss and the classifier's ceiling on the reference answers
+  (base/summary.json, computed once)."""
+  path = os.path.join(out_dir, BASE, "summary.json")
+  if os.path.exists(path):
+    with open(path, encoding="utf-8") as f:
+      return json.load(f)
+  from itx.eval.opinion_answers import reference_ceiling_report
+  from itx.inference import load_run, local_mesh
+  run = load_run(os.path.join(out_dir, BASE), mesh_overrides=local_mesh())
+  summary = {"thread_loss": opinion_tables.thread_loss(run, preset, world_dir(preset)),
+             "reference_ceiling": {l: {k: r[k] for k in ("macro_accuracy", "chance", "per_group", "n")}
+                                   for l, r in reference_ceiling_report(_references(preset),
+                                                                        preset.eval_languages).items()}}
+  results.write_json(path, summary)
+  return summary
+
+
+def _references(preset: Preset, args=None) -> list[dict]:
+  return evaluation_data(preset, args)[1]
+
+
+def evaluation_data(preset: Preset, args=None) -> tuple[list[dict], list[dict]]:
+  """(held-out questions, reference answers with their groups). The generated world: its held-out
+  questions (with every group's stance) and references. Reddit (paper): the validation split's
+  questions, each asked as every group, and its answers as the references (no stance known)."""
+  from itx.data.jsonl import read_jsonl
+  langs = set(preset.eval_languages)
+  if not preset.real_data:
+    world = world_dir(preset)
+    return (read_jsonl(os.path.join(world, "heldout", "questions.jsonl")),
+            [r for r in read_jsonl(os.path.join(world, "heldout", "reference.jsonl")) if r["language"].lower() in langs])
+  from itx.datasets.sources import read_source
+  records = read_source(f"tfds:reddit_opinions/tag:validation@{os.path.abspath(args.reddit)}")
+  references, questions = [], {}
+  for i, rec in enumerate(records):
+    question = next(m["content"] for m in rec.messages if m["role"] == "user")
+    references.append({"language": "en", "group": rec.meta["group"], "messages": rec.messages})
+    questions.setdefault(question, {"question_id": f"val-{i}", "language": "en", "topic": rec.meta.get("forum", ""),
+                                    "heldout_topic": True, "question": question, "expected": None})
+  return list(questions.values()), references
+
+
+def run_base(preset: Preset, out_dir: str, args) -> dict:
+  """Pre-trains the base model on the world's threads (resumable) and scores it."""
+  from itx.train.loop import train
+  base_dir = os.path.join(out_dir, BASE)
+  print(f"== base model: pre-training on the opinion world's threads ({base_dir})", flush=True)
+  train(base_config(preset, out_dir, args), base_dir)
+  summary = base_summary(preset, out_dir)
+  print("base model held-out thread loss per token: " + f"{summary['thread_loss']:.3f}; classifier ceiling "
+        "on reference answers: " + ", ".join(f"{l} {r['macro_accuracy']:.3f}"
+                                            for l, r in summary["reference_ceiling"].items()), flush=True)
+  return summary
+
+
+def run_cell(preset: Preset, condition: str, seed: int, out_dir: str, args) -> dict:
+  """Tunes one (condition, seed) in runs/CELL, answers every evaluation question as every group,
+  scores the answers and writes cells/CELL.json (no other cell's files are touched)."""
+  from itx.data.jsonl import write_jsonl
+  from itx.eval.opinion_answers import answer_items, evaluation_items, group_report
+  from itx.inference import load_run, local_mesh
+  from itx.train.loop import train
+  done = grid.read_cell(out_dir, condition, seed)
+  if done:
+    return done
+  if not preset.real_data and not os.path.exists(os.path.join(out_dir, BASE, "summary.json")):
+    raise FileNotFoundError(f"the base model in {os.path.join(out_dir, BASE)} is not trained yet: run --only=base first")
+  workdir = os.path.join(out_dir, "runs", grid.cell_name(condition, seed))
+  start = time.time()
+  c = condition_config(preset, condition, seed, out_dir, args)
+  print(f"== {condition}, seed {seed}: instruction tuning ({workdir})", flush=True)
+  train(c, workdir)
+  run = load_run(workdir, mesh_overrides=local_mesh())
+  cond = CONDITIONS[condition]
+  questions, references = evaluation_data(preset, args)
+  items = evaluation_items(questions, languages=preset.eval_languages, tagged=cond.tagged,
+                           max_questions=preset.eval_questions)
+  texts = answer_items(run.generator(), items, max_new_tokens=preset.max_new_tokens,
+                       adapter_of=opinion_conditions.adapter_of(condition))
+  answers = [{**it, "text": t} for it, t in zip(items, texts)]
+  write_jsonl(os.path.join(workdir, "answers.jsonl"), answers)
+  report = group_report(answers, references)
+  costs = opinion_tables.tuning_costs(run, preset, None if preset.real_data else world_dir(preset), references, cond)
+  judged = opinion_tables.judge_answers(answers, workdir, args) if getattr(args, "judge_model", "") else None
+  base = None if preset.real_data else base_summary(preset, out_dir)
+  rows = opinion_tables.cell_rows(condition, seed, report, costs, base, judged)
+  cell = {"condition": condition, "seed": seed, "workdir": workdir, "seconds": time.time() - start, "rows": rows,
+          "confusion": {l: {k: r["recoverability"][k] for k in ("labels", "confusion", "macro_accuracy", "chance")}
+                        for l, r in report.items()}}
+  grid.write_cell(out_dir, cell)
+  print(f"{condition}, seed {seed}: " + ", ".join(
+      f"{l} macro accuracy {r['recoverability']['macro_accuracy']:.3f} (chance {r['recoverability']['chance']:.3f})"
+      for l, r in report.items()) + f" ({cell['seconds']:.0f} s)", flush=True)
+  return cell
+
+
+def collect(preset_name: str, out_dir: str, args=None) -> dict:
+  """The tables and plots from the finished cells' files (cells not finished are left out and named)."""
+  preset = PRESETS[preset_name]
+  cells, missing = grid.read_cells(out_dir, preset.conditions, preset.seeds)
+  conditions = [c for c in preset.conditions if any(k[0] == c for k in cells)]
+  base = None
+  if not preset.real_data and os.path.exists(os.path.join(out_dir, BASE, "summary.json")):
+    base = base_summary(preset, out_dir)
+  res = opinion_tables.write_results(out_dir, list(cells.values()), conditions, base=base)
+  res["missing_cells"] = missing
+  res["serve_command"] = serve_command(out_dir, cells)
+  results.write_json(os.path.join(out_dir, "results.json"), res)
+  return res
+
+
+def serve_command(out_dir: str, cells: dict) -> str:
+  """The `itx serve` command that puts each condition's first-seed model on the side-by-side
+  comparison page (each run offers its groups as RUN:GROUP: tagged runs from config.data.groups,
+  a bank from its adapters)."""
+  runs = [f"--run={cond}={cell['workdir']}" for (cond, seed), cell in sorted(cells.items()) if seed == min(
+      s for c, s in cells if c == cond)]
+  return " \\\n    ".join(["itx serve"] + runs)
+
+
+def run_experiment(preset_name: str, out_dir: str, args=None) -> dict:
+  """Trains and evaluates every (condition, seed) of the preset in turn; writes and returns the results."""
+  preset = PRESETS[preset_name]
+  args = args or types.SimpleNamespace(mesh="", judge_model="")
+  os.makedirs(out_dir, exist_ok=True)
+  if not preset.real_data:
+    run_base(preset, out_dir, args)
+  for condition in preset.conditions:
+    for seed in preset.seeds:
+      run_cell(preset, condition, seed, out_dir, args)
+  return collect(preset_name, out_dir, args)
+
+
+def _cli() -> None:
+  """The command line (flags defined here, not at import: tests import this module as a library)."""
+  from absl import app, flags
+
+  from itx.cli import parse_flags
+  preset = flags.DEFINE_enum("preset", "demo", sorted(PRESETS), "The grid: conditions, seeds, sizes.")
+  out = flags.DEFINE_string("out", None, "Results folder (default: results/opinion_groups/PRESET).")
+  only = flags.DEFINE_string("only", None, "Run one part of the grid: base, CONDITION or CONDITION/SEED.")
+  collect_flag = flags.DEFINE_bool("collect", False, "Only build the tables from the finished cells.")
+  base_model = flags.DEFINE_string("base_model", "", "paper: a Phi-3-mini Hugging Face model directory")
+  reddit = flags.DEFINE_string("reddit", "", "paper: a folder of Pushshift Reddit dumps (reddit_opinions builder)")
+  judge_url = flags.DEFINE_string("judge_url", "", "An OpenAI-compatible endpoint that names each answer's group.")
+  judge_model = flags.DEFINE_string("judge_model", "", "The model served at --judge_url.")
+  judge_key = flags.DEFINE_string("judge_api_key_env", "OPENAI_API_KEY", "Variable holding the judge's key.")
+  mesh = flags.DEFINE_string("mesh", "", "paper: data,fsdp,tensor sizes, e.g. 1,8,1")
+
+  def main(argv):
+    if len(argv) > 1:
+      raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    if bool(judge_url.value) != bool(judge_model.value):
+      raise app.UsageError("--judge_url and --judge_model go together (name the model the endpoint serves)")
+    if only.value and collect_flag.value:
+      raise app.UsageError("--only and --collect are separate jobs: give one of them")
+    p = PRESETS[preset.value]
+    if p.real_data and not collect_flag.value:
+      missing = [f for f, v in (("--base_model", base_model.value), ("--reddit", reddit.value)) if not v]
+      if missing:
+        raise app.UsageError(f"the paper preset needs {', '.join(missing)}")
+    try:
+      part = grid.parse_only(only.value, p.conditions, p.seeds, has_base=not p.real_data) if only.value else None
+    except ValueError as e:
+      raise app.UsageError(str(e)) from None
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("itx").setLevel(logging.INFO)
+    args = types.SimpleNamespace(base_model=base_model.value, reddit=reddit.value, judge_url=judge_url.value,
+                                 judge_model=judge_model.value, judge_api_key_env=judge_key.value, mesh=mesh.value)
+    out_dir = out.value or os.path.join("results", "opinion_groups", preset.value)
+    os.makedirs(out_dir, exist_ok=True)
+    start = time.time()
+    if part == BASE:
+      run_base(p, out_dir, args)
+    elif part:
+      for condition, seed in part:
+        run_cell(p, condition, seed, out_dir, args)
+      print(f"cell done; build the tables with --collect when every cell is ({out_dir})")
+    else:
+      res = collect(preset.value, out_dir, args) if collect_flag.value else run_experiment(preset.value, out_dir, args)
+      print("\n" + res["text"])
+      print(f"\nresults: {out_dir} (tidy.csv, results.json, results.txt); plots: "
+            + ", ".join(os.path.basename(x) for x in res["plots"]))
+      print(f"\nthe models side by side (then open http://127.0.0.1:8000/):\n{res['serve_command']}")
+    print(f"total time: {(time.time() - start) / 60:.1f} min")
+
+  app.run(main, flags_parser=parse_flags)
+
+
+if __name__ == "__main__":
+  _cli()
