@@ -93,9 +93,13 @@ class Generator:
     b, p = tokens.shape
     positions = jnp.broadcast_to(jnp.arange(p), (b, p))
     segments = (positions < lengths[:, None]).astype(jnp.int32)
-    cache = init_cache(self.model.cfg, b, max_len)
+    cache = init_cache(self.model.cfg, b, p)  # the prompt attends to itself only: no max_len-long scores
     logits, cache = self.model.apply({"params": params}, tokens, segments, positions, cache=cache,
                                      logit_indices=lengths - 1, adapter_ids=jnp.broadcast_to(adapters[:, None], (b, p)))
+    grow = max_len - p  # then room for the answer (empty slots: segment id 0)
+    cache = {"k": jnp.pad(cache["k"], ((0, 0),) * 3 + ((0, grow), (0, 0))),
+             "v": jnp.pad(cache["v"], ((0, 0),) * 3 + ((0, grow), (0, 0))),
+             "segment_ids": jnp.pad(cache["segment_ids"], ((0, 0), (0, grow)))}
     return sample(logits[:, 0], key, temperature, top_k, top_p), cache
 
   def _decode_fn(self, params, cache, token, position, done, key, temperature, adapters, *, steps, kv_len,

@@ -109,13 +109,17 @@ class Kernels:
     b, p = tokens.shape
     positions = jnp.broadcast_to(jnp.arange(p), (b, p))
     segments = (positions < lengths[:, None]).astype(jnp.int32)
-    fresh = init_cache(self.model.cfg, b, self.max_len)
+    # A cache as long as the prompt bucket, not max_len: the prompt attends to itself only, so a
+    # long max_len costs a prefill nothing.
+    fresh = init_cache(self.model.cfg, b, p)
     logits, fresh = self._apply(params, tokens, segments, positions, adapters, cache=fresh,
                                 logit_indices=lengths - 1)
-    # Rows padded up to the bucket carry slot index `self.slots`: out of range, dropped.
-    cache = {"k": cache["k"].at[:, slots].set(fresh["k"], mode="drop"),
-             "v": cache["v"].at[:, slots].set(fresh["v"], mode="drop"),
-             "segment_ids": cache["segment_ids"].at[slots].set(fresh["segment_ids"], mode="drop")}
+    # Rows padded up to the bucket carry slot index `self.slots`: out of range, dropped. Slots past
+    # the prompt keep stale keys but get segment id 0 (empty), so nothing attends to them.
+    seg = jnp.zeros((b, self.max_len), jnp.int32).at[:, :p].set(fresh["segment_ids"])
+    cache = {"k": cache["k"].at[:, slots, :, :p].set(fresh["k"], mode="drop"),
+             "v": cache["v"].at[:, slots, :, :p].set(fresh["v"], mode="drop"),
+             "segment_ids": cache["segment_ids"].at[slots].set(seg, mode="drop")}
     return sample_rows(logits[:, 0], s), cache
 
   def _step_fn(self, params, cache, tokens, positions, live, adapters, s):
