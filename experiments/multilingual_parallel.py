@@ -329,6 +329,7 @@ def write_results(out_dir: str, rows: list[dict], conditions, *, timings: dict |
 def _cli() -> None:
   """The command line (flags defined here, not at import: tests import this module as a library)."""
   from absl import app, flags
+  from absl import logging as absl_logging
 
   from itx.cli import parse_flags
   preset = flags.DEFINE_enum("preset", "demo", sorted(PRESETS), "The grid: conditions, seeds, sizes.")
@@ -364,6 +365,7 @@ def _cli() -> None:
     except ValueError as e:
       raise app.UsageError(str(e)) from None
     logging.basicConfig(level=logging.WARNING)
+    absl_logging.set_verbosity(absl_logging.WARNING)  # orbax's INFO lines would bury the study's progress
     logging.getLogger("itx").setLevel(logging.INFO)
     args = types.SimpleNamespace(**{k: f.value for k, f in paths.items()}, judge_url=judge_url.value,
                                  judge_model=judge_model.value or "gpt-4", judge_api_key_env=judge_key.value, mesh=mesh.value)

@@ -288,6 +288,7 @@ def run_experiment(preset_name: str, out_dir: str, args=None) -> dict:
 def _cli() -> None:
   """The command line (flags defined here, not at import: tests import this module as a library)."""
   from absl import app, flags
+  from absl import logging as absl_logging
 
   from itx.cli import parse_flags
   preset = flags.DEFINE_enum("preset", "demo", sorted(PRESETS), "The grid: conditions, seeds, sizes.")
@@ -318,6 +319,7 @@ def _cli() -> None:
     except ValueError as e:
       raise app.UsageError(str(e)) from None
     logging.basicConfig(level=logging.WARNING)
+    absl_logging.set_verbosity(absl_logging.WARNING)  # orbax's INFO lines would bury the study's progress
     logging.getLogger("itx").setLevel(logging.INFO)
     args = types.SimpleNamespace(base_model=base_model.value, reddit=reddit.value, judge_url=judge_url.value,
                                  judge_model=judge_model.value, judge_api_key_env=judge_key.value, mesh=mesh.value)
