@@ -65,3 +65,18 @@ def parse_only(value: str, conditions, seeds, *, has_base: bool = True) -> list[
   if not seed.isdigit() or int(seed) not in seeds:
     raise ValueError(f"--only={value}: unknown seed {seed!r} (this preset has {tuple(seeds)})")
   return [(condition, int(seed))]
+
+
+def study_logging() -> None:
+  """itx's progress lines only: orbax's INFO lines would bury a study's progress."""
+  from absl import logging as absl_logging
+  logging.basicConfig(level=logging.WARNING)
+  absl_logging.set_verbosity(absl_logging.WARNING)
+  logging.getLogger("itx").setLevel(logging.INFO)
+
+
+def print_results(res: dict, out_dir: str) -> None:
+  """A finished study's tables and where its files are."""
+  print("\n" + res["text"])
+  print(f"\nresults: {out_dir} (tidy.csv, results.json, results.txt); plots: "
+        + ", ".join(os.path.basename(x) for x in res["plots"]))

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 import os
 import time
 import types
@@ -329,7 +328,6 @@ def write_results(out_dir: str, rows: list[dict], conditions, *, timings: dict |
 def _cli() -> None:
   """The command line (flags defined here, not at import: tests import this module as a library)."""
   from absl import app, flags
-  from absl import logging as absl_logging
 
   from itx.cli import parse_flags
   preset = flags.DEFINE_enum("preset", "demo", sorted(PRESETS), "The grid: conditions, seeds, sizes.")
@@ -364,9 +362,7 @@ def _cli() -> None:
       part = parse_only(only.value, p) if only.value else None
     except ValueError as e:
       raise app.UsageError(str(e)) from None
-    logging.basicConfig(level=logging.WARNING)
-    absl_logging.set_verbosity(absl_logging.WARNING)  # orbax's INFO lines would bury the study's progress
-    logging.getLogger("itx").setLevel(logging.INFO)
+    grid.study_logging()
     args = types.SimpleNamespace(**{k: f.value for k, f in paths.items()}, judge_url=judge_url.value,
                                  judge_model=judge_model.value or "gpt-4", judge_api_key_env=judge_key.value, mesh=mesh.value)
     out_dir = out.value or os.path.join("results", "multilingual_parallel", preset.value)
@@ -380,9 +376,7 @@ def _cli() -> None:
       print(f"cell done; build the tables with --collect when every cell is ({out_dir})")
     else:
       res = collect(preset.value, out_dir, args) if collect_flag.value else run_experiment(preset.value, out_dir, args)
-      print("\n" + res["text"])
-      print(f"\nresults: {out_dir} (tidy.csv, results.json, results.txt); plots: "
-            + ", ".join(os.path.basename(x) for x in res["plots"]))
+      grid.print_results(res, out_dir)
     print(f"total time: {(time.time() - start) / 60:.1f} min")
 
   app.run(main, flags_parser=parse_flags)

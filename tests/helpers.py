@@ -33,3 +33,17 @@ def train_tiny_run(workdir: str, steps: int = 2) -> str:
   c.train.steps = steps
   train(c, workdir)
   return workdir
+
+
+def finish(procs, timeout: float = 600) -> list[tuple[int, str, str]]:
+  """[(exit status, stdout, stderr)] of processes started with `proc.log` (their output went to
+  log.out / log.err: a full pipe would stall them), each killed if it outlives `timeout` seconds."""
+  try:
+    for p in procs:
+      p.wait(timeout=timeout)
+  finally:
+    for p in procs:  # a hang fails the test instead of hanging the suite
+      if p.poll() is None:
+        p.kill()
+        p.wait()
+  return [(p.returncode, open(p.log + ".out").read(), open(p.log + ".err").read()) for p in procs]

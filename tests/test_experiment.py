@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from experiments import multilingual_parallel as mp
+from helpers import finish
 from itx import results
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -103,19 +104,6 @@ def run_study(out, *args):
                           stderr=open(log + ".err", "w"), text=True)
   proc.log = log
   return proc
-
-
-def finish(procs, timeout=600):
-  """[(exit status, stdout, stderr)] of each process, killed if it outlives `timeout` seconds."""
-  try:
-    for p in procs:
-      p.wait(timeout=timeout)
-  finally:
-    for p in procs:  # a hang fails the test instead of hanging the suite
-      if p.poll() is None:
-        p.kill()
-        p.wait()
-  return [(p.returncode, open(p.log + ".out").read(), open(p.log + ".err").read()) for p in procs]
 
 
 def test_cells_run_at_once_in_separate_processes_and_collect_builds_the_tables(tmp_path):

@@ -14,7 +14,7 @@ import time
 import numpy as np
 import pytest
 
-from helpers import assert_trees_close, tiny_config
+from helpers import assert_trees_close, finish, tiny_config
 from itx.train.checkpoint import Checkpointer, restore_params
 from itx.train.loop import train
 from itx.train.metrics import read_metrics
@@ -60,19 +60,6 @@ def launch(workdir: str) -> list[subprocess.Popen]:
   return procs
 
 
-def finish(procs, timeout=240) -> list[tuple[int, str, str]]:
-  """[(exit status, stdout, stderr)] of each host, killed if it outlives `timeout` seconds."""
-  try:
-    for p in procs:
-      p.wait(timeout=timeout)
-  finally:
-    for p in procs:  # a hang fails the test instead of hanging the suite
-      if p.poll() is None:
-        p.kill()
-        p.wait()
-  return [(p.returncode, open(p.log + ".out").read(), open(p.log + ".err").read()) for p in procs]
-
-
 def last_step(stdout: str) -> int:
   return json.loads(stdout.strip().splitlines()[-1])["step"]
 
@@ -90,9 +77,9 @@ def runs(tmp_path_factory):
       time.sleep(0.2)
     procs[1].send_signal(signal.SIGTERM)
   finally:
-    preempted = finish(procs)
+    preempted = finish(procs, timeout=240)
   stopped_at = Checkpointer(multi, reference_config().checkpoint).latest_step()
-  resumed = finish(launch(multi))
+  resumed = finish(launch(multi), timeout=240)
   return single, multi, preempted, stopped_at, resumed
 
 
