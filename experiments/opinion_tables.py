@@ -4,7 +4,6 @@ condition x group matrices with confidence intervals over seeds, confusion matri
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 from collections import defaultdict
@@ -113,18 +112,7 @@ def cell_rows(condition: str, seed: int, report: dict, costs: dict, base: dict |
   return rows
 
 
-def write_tidy(path: str, rows: list[dict]) -> None:
-  tmp = path + ".tmp"
-  with open(tmp, "w", newline="", encoding="utf-8") as f:
-    w = csv.DictWriter(f, fieldnames=FIELDS)
-    w.writeheader()
-    w.writerows(rows)
-  os.replace(tmp, path)
-
-
-def read_tidy(path: str) -> list[dict]:
-  with open(path, encoding="utf-8") as f:
-    return [{**r, "seed": int(r["seed"]), "value": float(r["value"])} for r in csv.DictReader(f)]
+read_tidy = results.read_tidy  # one tidy CSV format for both studies
 
 
 def mean_ci(values, confidence: float = 0.95) -> tuple[float, float]:
@@ -172,7 +160,7 @@ def write_results(out_dir: str, cells: list[dict], conditions, *, base: dict | N
   per-group bars. Returns what it printed and wrote."""
   from itx.eval.group_plots import confusion_plot, group_accuracy_bars
   rows = [r for cell in cells for r in cell["rows"]]
-  write_tidy(os.path.join(out_dir, "tidy.csv"), rows)
+  results.write_tidy(os.path.join(out_dir, "tidy.csv"), rows, fields=FIELDS)
   languages = sorted({r["language"] for r in rows if r["language"] != ALL})
   out = {"tables": {}, "costs": {}, "plots": [], "timings_s": {f"{c['condition']}_seed{c['seed']}": c["seconds"]
                                                                for c in cells}}

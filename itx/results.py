@@ -54,10 +54,11 @@ def provenance(rows: list[dict], metric: str) -> dict:
   return out
 
 
-def write_tidy(path: str, rows: list[dict]) -> None:
+def write_tidy(path: str, rows: list[dict], fields=TIDY_FIELDS) -> None:
+  """The rows as CSV, written atomically (a crash keeps the old file)."""
   tmp = path + ".tmp"
   with open(tmp, "w", newline="", encoding="utf-8") as f:
-    w = csv.DictWriter(f, fieldnames=TIDY_FIELDS)
+    w = csv.DictWriter(f, fieldnames=fields)
     w.writeheader()
     w.writerows(rows)
   os.replace(tmp, path)

@@ -191,8 +191,8 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool | N
   if is_lora:  # the base is read from init_from, fresh or resumed; only the adapters are saved
     state, base = _lora_base(c, run, workdir)
     if start is not None:
-      frozen_base.check(restore_base(workdir, start), base, c.model.init_from)
       base_ref = restore_base(workdir, start)
+      frozen_base.check(base_ref, base, c.model.init_from)
     else:
       base_ref = frozen_base.reference(c.model.init_from, base)
   ckpt = Checkpointer(workdir, c.checkpoint, base=base_ref)
