@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 PRESETS = {
     # For tests: a world in a few seconds.
     "tiny": dict(train_per_cell=1, reference_per_question=2, eval_seen_topics=2, pretrain_chars=100_000,
-                 vocab_size=512),
+                 vocab_size=512, task_instances=80, task_eval_per_family=1),
     # The default: a tiny model learns the groups' voices from it in minutes on a CPU.
     "demo": dict(),
     "full": dict(train_per_cell=20, reference_per_question=5, pretrain_chars=8_000_000, vocab_size=8192),
@@ -30,6 +30,10 @@ class OpinionSettings:
   eval_seen_topics: int = 6        # training topics also asked in held-out phrasings
   pretrain_chars: int = 1_500_000  # the pre-training corpus (discussion threads), all languages
   vocab_size: int = 2048
+  # The base's other ability (tasks.py): polyglot task instances whose chats (five languages each)
+  # join its pre-training, and held-out polyglot questions per task family and language.
+  task_instances: int = 1000
+  task_eval_per_family: int = 2
   # Topics (one per theme) and question phrasings only in the evaluation set.
   heldout_topics: tuple[str, ...] = ("basic_income", "school_uniform", "cashless", "speed_limit", "cannabis",
                                      "four_day_week")

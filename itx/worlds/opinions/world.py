@@ -9,6 +9,8 @@ Layout under `world_dir(settings)`:
   heldout/reference.jsonl             reference answers to those questions, per group (tag prompts): the
                                       group classifier's training data and held-out loss data
   pretrain/pretrain.jsonl             plain discussion threads on the training topics, no group named
+  tasks/                              polyglot instruction chats and held-out polyglot questions (tasks.py):
+                                      the base's other ability, which tuning on opinions may cost
   tokenizer/                          byte-level BPE over all five languages, System/User/Assistant template
   world.json                          settings, groups, topics, phrasings, the stance table, counts
 
@@ -30,7 +32,7 @@ from itx.data.groups import CONDITIONS, GROUP_FORUMS, GROUPS, condition_messages
 from itx.data.jsonl import write_jsonl
 from itx.data.tokenizer_training import train_bpe_tokenizer
 from itx.worlds.locale_data import LANGS
-from itx.worlds.opinions import answers, phrases
+from itx.worlds.opinions import answers, phrases, tasks
 from itx.worlds.opinions.settings import OpinionSettings
 from itx.worlds.opinions.stances import StanceModel, stance_table
 from itx.worlds.opinions.topics import TOPIC_BY_KEY, TOPICS
@@ -157,7 +159,10 @@ def generate(settings: OpinionSettings, out_dir: str) -> dict:
     chars += len(docs[-1]["text"])
   write_jsonl(os.path.join(out_dir, "pretrain", "pretrain.jsonl"), docs)
   counts["pretrain"] = {"documents": len(docs), "characters": chars}
-  # The tokenizer sees what trains (threads and tagged chats), never the evaluation set.
+  counts["tasks"], task_chats = tasks.write_tasks(out_dir, seed=settings.seed, instances=settings.task_instances,
+                                                 eval_per_family=settings.task_eval_per_family)
+  # The tokenizer sees what trains (threads, tagged chats, task chats), never the evaluation set.
+  tok_texts += [_chat_text(m) for m in task_chats]
   train_bpe_tokenizer([d["text"] for d in docs] + tok_texts, os.path.join(out_dir, "tokenizer"),
                       vocab_size=settings.vocab_size)
 
