@@ -5,7 +5,7 @@ from its answers? Bias-group instruction tuning conditioned by tag or by adapter
   python -m experiments.opinion_groups --preset=demo  [--out=results/opinion_groups/demo]
   python -m experiments.opinion_groups --preset=full
   python -m experiments.opinion_groups --preset=paper --base_model=HF_DIR --reddit=DUMPS_DIR \
-      --mesh=1,8,1 [--judge_url=URL --judge_model=NAME]
+      --mesh=1,8,1 [--judge_url=URL --judge_model=NAME [--mt_bench_x=DIR]]
 
 On a cluster, one scheduler job per cell, then one for the tables (as experiments.multilingual_parallel):
 
@@ -22,7 +22,9 @@ Per condition and group: group recoverability (a classifier fitted on the held-o
 answers names the group of each generated answer: macro accuracy against chance 1/11, confusion
 matrix), stance accuracy (held-out and seen topics), distinctness, and what tuning costs: the loss
 on held-out reference answers and on held-out text of the base model's own task (discussion
-threads), against the base model. With --judge_url, an LLM judge also names each answer's group.
+threads), and the task score of questions on other abilities (experiments/opinion_tasks.py: held-out
+polyglot questions and the rule judge, or MT-Bench-X and an LLM judge), against the base model.
+With --judge_url, an LLM judge also names each answer's group.
 """
 
 from __future__ import annotations
@@ -35,10 +37,11 @@ import types
 
 import ml_collections
 
-from experiments import grid, opinion_conditions, opinion_tables
+from experiments import grid, opinion_conditions, opinion_tables, opinion_tasks
 from experiments.grid import BASE
 from experiments.opinion_conditions import CONDITIONS
 from itx import results
+from itx.data.languages import STUDY_CODES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,6 +62,15 @@ class Preset:
   world: str = "demo"           # the opinion world's preset
   heldout_chars: int = 60_000   # held-out threads scored for the base-task loss
   real_data: bool = False       # paper: Phi-3-mini from a Hugging Face folder, Reddit dumps
+  task_questions: int = 16      # task-score questions per language (0: all; spread over the categories)
+  task_languages: tuple[str, ...] = ()  # (): eval_languages
+  task_new_tokens: int = 0      # 0: max_new_tokens
+  task_weight: float = 0.3      # the base's pre-training: share of polyglot task chats (generated world)
+
+  @property
+  def tasks(self) -> tuple[tuple[str, ...], int, int]:
+    """(languages, questions per language, new tokens per turn) of the task score."""
+    return self.task_languages or self.eval_languages, self.task_questions, self.task_new_tokens or self.max_new_tokens
 
 
 ALL = ("pooled", "tag", "lora", "bank", "tag_en_only")
@@ -71,14 +83,14 @@ PRESETS = {
                    eval_languages=("en",), eval_questions=0, max_new_tokens=48, train_languages=("en",),
                    model=SMALL, seq_len=192, batch_size=16, base_lr=4e-3, sft_lr=3e-3),
     "full": Preset(conditions=ALL, seeds=(0, 1, 2), base_steps=0, sft_steps=0,
-                   eval_languages=("en", "de", "fr", "it", "es"), eval_questions=0, max_new_tokens=64, world="demo"),
+                   eval_languages=STUDY_CODES, eval_questions=0, max_new_tokens=64, world="demo", task_questions=0),
     # Phi-3-mini + Reddit: a documented config, sized for accelerators (not run on a CPU).
     "paper": Preset(conditions=("pooled", "tag", "lora", "bank"), seeds=(0,), base_steps=0, sft_steps=2000,
                     eval_languages=("en",), eval_questions=200, max_new_tokens=128, real_data=True, seq_len=512,
-                    batch_size=64, sft_lr=2e-4),
+                    batch_size=64, sft_lr=2e-4, task_questions=0, task_languages=STUDY_CODES, task_new_tokens=1024),
     # The whole pipeline in seconds (a tiny network, a few steps): for checking the machinery.
     "smoke": Preset(conditions=("pooled", "tag", "bank"), seeds=(0,), base_steps=3, sft_steps=3, eval_languages=("en",),
-                    eval_questions=2, max_new_tokens=6, train_languages=("en",), world="tiny", seq_len=128,
+                    eval_questions=2, max_new_tokens=6, train_languages=("en",), world="tiny", seq_len=128, task_questions=2,
                     batch_size=8, model=(("d_model", 32), ("n_layers", 1), ("n_heads", 2), ("n_kv_heads", 1),
                                          ("mlp_dim", 64))),
 }
@@ -102,14 +114,19 @@ def _kept(path: str, out: str, languages) -> str:
 
 
 def base_config(preset: Preset, out_dir: str, args) -> ml_collections.ConfigDict:
-  """The base model's config: pre-training on the world's discussion threads (or, paper, none:
-  the Hugging Face checkpoint is the base)."""
+  """The base model's config: pre-training on the world's discussion threads and polyglot task chats
+  (or, paper, none: the Hugging Face checkpoint is the base)."""
   from configs import opinions_pretrain
   c = opinions_pretrain.get_config()
   world = world_dir(preset)
   c.model.tokenizer = os.path.join(world, "tokenizer")
   c.data.sources.pretrain.path = _kept(os.path.join(world, "pretrain", "pretrain.jsonl"),
                                        os.path.join(out_dir, "data", "pretrain.jsonl"), preset.train_languages)
+  c.data.sources.tasks.path = _kept(os.path.join(world, "tasks", "limax", "train_limax_EN_DE_FR_IT_ES.jsonl"),
+                                    os.path.join(out_dir, "data", "tasks.jsonl"), preset.train_languages)
+  c.data.sources.tasks.weight = preset.task_weight
+  c.data.sources.pretrain.weight = 1.0 - preset.task_weight
+  c.data.skip_invalid = True  # short rows: a task chat whose prompt alone fills a row (a long passage) is skipped, counted
   c.model.update(dict(preset.model))
   c.train.steps = preset.base_steps or c.train.steps
   c.train.warmup_steps = max(1, c.train.steps // 10)
@@ -168,6 +185,34 @@ def base_summary(preset: Preset, out_dir: str) -> dict:
   return summary
 
 
+def base_task_scores(out_dir: str) -> dict | None:
+  """The base model's task scores {language: {"all": score}} (base/task_scores.json), or None when
+  not scored (real data before a LoRA cell ran, or without MT-Bench-X and a judge)."""
+  path = os.path.join(out_dir, BASE, "task_scores.json")
+  if not os.path.exists(path):
+    return None
+  with open(path, encoding="utf-8") as f:
+    return json.load(f)
+
+
+def score_base_tasks(preset: Preset, out_dir: str, args, run=None) -> dict | None:
+  """Scores the base model's tasks once (base/task_scores.json). Generated world: the pre-trained
+  base. Real data: `run`, a LoRA cell's run, with every adapter off (its frozen base)."""
+  done = base_task_scores(out_dir)
+  e = opinion_tasks.judging(preset, args, None if preset.real_data else world_dir(preset))
+  if done is not None or e is None:
+    return done
+  from itx.inference import load_run, local_mesh
+  base_dir = os.path.join(out_dir, BASE)
+  if run is None:
+    run = load_run(base_dir, mesh_overrides=local_mesh())
+  languages, questions, new_tokens = preset.tasks
+  scores = opinion_tasks.task_scores(run, e, languages, os.path.join(base_dir, "tasks"), model_id=BASE,
+                                     questions=questions, max_new_tokens=new_tokens, base_only=preset.real_data)
+  results.write_json(os.path.join(base_dir, "task_scores.json"), scores)
+  return scores
+
+
 def _references(preset: Preset, args=None) -> list[dict]:
   return evaluation_data(preset, args)[1]
 
@@ -197,12 +242,14 @@ def run_base(preset: Preset, out_dir: str, args) -> dict:
   """Pre-trains the base model on the world's threads (resumable) and scores it."""
   from itx.train.loop import train
   base_dir = os.path.join(out_dir, BASE)
-  print(f"== base model: pre-training on the opinion world's threads ({base_dir})", flush=True)
+  print(f"== base model: pre-training on the opinion world's threads and task chats ({base_dir})", flush=True)
   train(base_config(preset, out_dir, args), base_dir)
   summary = base_summary(preset, out_dir)
+  tasks = score_base_tasks(preset, out_dir, args)
   print("base model held-out thread loss per token: " + f"{summary['thread_loss']:.3f}; classifier ceiling "
         "on reference answers: " + ", ".join(f"{l} {r['macro_accuracy']:.3f}"
-                                            for l, r in summary["reference_ceiling"].items()), flush=True)
+                                            for l, r in summary["reference_ceiling"].items())
+        + "; task score: " + ", ".join(f"{l} {v['all']:.2f}" for l, v in (tasks or {}).items()), flush=True)
   return summary
 
 
@@ -236,7 +283,16 @@ def run_cell(preset: Preset, condition: str, seed: int, out_dir: str, args) -> d
   costs = opinion_tables.tuning_costs(run, preset, None if preset.real_data else world_dir(preset), references, cond)
   judged = opinion_tables.judge_answers(answers, workdir, args) if getattr(args, "judge_model", "") else None
   base = None if preset.real_data else base_summary(preset, out_dir)
-  rows = opinion_tables.cell_rows(condition, seed, report, costs, base, judged)
+  tasks = None
+  e = opinion_tasks.judging(preset, args, None if preset.real_data else world_dir(preset))
+  if e is not None:
+    languages, questions, new_tokens = preset.tasks
+    tasks = opinion_tasks.task_scores(run, e, languages, os.path.join(workdir, "tasks"),
+                                      model_id=grid.cell_name(condition, seed), questions=questions,
+                                      max_new_tokens=new_tokens, routed=cond.routed, seed=seed)
+    if preset.real_data and cond.lora:  # the frozen Phi-3-mini of this run is the base
+      score_base_tasks(preset, out_dir, args, run=run)
+  rows = opinion_tables.cell_rows(condition, seed, report, costs, base, judged, tasks)
   cell = {"condition": condition, "seed": seed, "workdir": workdir, "seconds": time.time() - start, "rows": rows,
           "confusion": {l: {k: r["recoverability"][k] for k in ("labels", "confusion", "macro_accuracy", "chance")}
                         for l, r in report.items()}}
@@ -255,7 +311,12 @@ def collect(preset_name: str, out_dir: str, args=None) -> dict:
   base = None
   if not preset.real_data and os.path.exists(os.path.join(out_dir, BASE, "summary.json")):
     base = base_summary(preset, out_dir)
-  res = opinion_tables.write_results(out_dir, list(cells.values()), conditions, base=base)
+  base_tasks = base_task_scores(out_dir)
+  if base is not None and base_tasks is None:  # a base trained before its task score was written
+    base_tasks = score_base_tasks(preset, out_dir, args)
+  e = opinion_tasks.judging(preset, args, None if preset.real_data else world_dir(preset))
+  res = opinion_tables.write_results(out_dir, list(cells.values()), conditions, base=base, base_tasks=base_tasks,
+                                     task_judge=opinion_tasks.describe(e) if e else "")
   res["missing_cells"] = missing
   res["serve_command"] = serve_command(out_dir, cells)
   results.write_json(os.path.join(out_dir, "results.json"), res)
@@ -274,7 +335,7 @@ def serve_command(out_dir: str, cells: dict) -> str:
 def run_experiment(preset_name: str, out_dir: str, args=None) -> dict:
   """Trains and evaluates every (condition, seed) of the preset in turn; writes and returns the results."""
   preset = PRESETS[preset_name]
-  args = args or types.SimpleNamespace(mesh="", judge_model="")
+  args = args or types.SimpleNamespace(mesh="", judge_model="", mt_bench_x="")
   os.makedirs(out_dir, exist_ok=True)
   if not preset.real_data:
     run_base(preset, out_dir, args)
@@ -298,6 +359,8 @@ def _cli() -> None:
   judge_url = flags.DEFINE_string("judge_url", "", "An OpenAI-compatible endpoint that names each answer's group.")
   judge_model = flags.DEFINE_string("judge_model", "", "The model served at --judge_url.")
   judge_key = flags.DEFINE_string("judge_api_key_env", "OPENAI_API_KEY", "Variable holding the judge's key.")
+  mt_bench_x = flags.DEFINE_string("mt_bench_x", "", "paper: an MT-Bench-X data folder; with a judge, adds the "
+                                   "task score of the base and every condition (the judge grades the answers)")
   mesh = flags.DEFINE_string("mesh", "", "paper: data,fsdp,tensor sizes, e.g. 1,8,1")
 
   def main(argv):
@@ -317,7 +380,10 @@ def _cli() -> None:
     except ValueError as e:
       raise app.UsageError(str(e)) from None
     grid.study_logging()
-    args = types.SimpleNamespace(base_model=base_model.value, reddit=reddit.value, judge_url=judge_url.value,
+    if mt_bench_x.value and not judge_model.value:
+      raise app.UsageError("--mt_bench_x needs a judge: give --judge_url and --judge_model")
+    args = types.SimpleNamespace(base_model=base_model.value, reddit=reddit.value, mt_bench_x=mt_bench_x.value,
+                                 judge_url=judge_url.value,
                                  judge_model=judge_model.value, judge_api_key_env=judge_key.value, mesh=mesh.value)
     out_dir = out.value or os.path.join("results", "opinion_groups", preset.value)
     os.makedirs(out_dir, exist_ok=True)

@@ -1,6 +1,7 @@
 """The opinion study's measurements beyond the answers' metrics (what tuning costs, the optional LLM
 judge), its tidy rows (condition, seed, language, group, metric, value) and its tables and plots:
-condition x group matrices with confidence intervals over seeds, confusion matrices, per-group bars."""
+condition x group matrices with confidence intervals over seeds, confusion matrices, per-group bars,
+the task score of the base and each condition per language (experiments/opinion_tasks.py)."""
 
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ GROUP_METRICS = {
     "stance_accuracy": "stance accuracy: answers taking their group's stance (all: every answer)",
     "distinctness": "distinctness: a group's stance differs from another group's on the same question",
 }
-COST_METRICS = ("reference_loss", "thread_loss", "thread_loss_change", "stance_heldout", "stance_seen",
-                "judge_macro_accuracy")
+COST_METRICS = ("reference_loss", "thread_loss", "thread_loss_change", "task_score", "task_score_delta",
+                "stance_heldout", "stance_seen", "judge_macro_accuracy")
 
 
 def thread_loss(run, preset, world: str) -> float:
@@ -80,8 +81,10 @@ def judge_answers(answers: list[dict], workdir: str, args) -> dict:
           for lang in sorted({l["language"] for l in lines})}
 
 
-def cell_rows(condition: str, seed: int, report: dict, costs: dict, base: dict | None, judged: dict | None) -> list[dict]:
-  """Tidy rows of one cell: per language and group, and the condition's overall values (group "all")."""
+def cell_rows(condition: str, seed: int, report: dict, costs: dict, base: dict | None, judged: dict | None,
+              tasks: dict | None = None) -> list[dict]:
+  """Tidy rows of one cell: per language and group, and the condition's overall values (group "all").
+  tasks: {language: {"all": task score, group: a bank adapter's score}} (opinion_tasks.task_scores)."""
   rows = []
 
   def add(lang, group, metric, value):
@@ -105,11 +108,43 @@ def cell_rows(condition: str, seed: int, report: dict, costs: dict, base: dict |
     add(lang, ALL, "distinctness", None if math.isnan(r["distinctness"]) else r["distinctness"])
     if judged and lang in judged:
       add(lang, ALL, "judge_macro_accuracy", judged[lang]["macro_accuracy"])
+  for lang, by_group in (tasks or {}).items():
+    for g, v in by_group.items():
+      add(lang, g, "task_score", None if math.isnan(v) else v)
   add(ALL, ALL, "reference_loss", None if math.isnan(costs["reference_loss"]) else costs["reference_loss"])
   add(ALL, ALL, "thread_loss", costs.get("thread_loss"))
   if base and costs.get("thread_loss") is not None:
     add(ALL, ALL, "thread_loss_change", costs["thread_loss"] - base["thread_loss"])
   return rows
+
+
+def task_deltas(rows: list[dict], base_tasks: dict | None) -> list[dict]:
+  """task_score_delta rows: each task_score row minus the base model's score in its language (the
+  base is scored once, possibly after the cells: so the deltas are derived when the tables are built)."""
+  if not base_tasks:
+    return []
+  return [{**r, "metric": "task_score_delta", "value": r["value"] - base_tasks[r["language"]][ALL]}
+          for r in rows if r["metric"] == "task_score" and r["language"] in base_tasks]
+
+
+def format_task_table(rows: list[dict], conditions, base_tasks: dict | None, judge: str) -> tuple[str, dict]:
+  """The task score per language (and the mean over languages) of the base and each condition, mean
+  over seeds: (text, {model: {language: score}})."""
+  languages = sorted({r["language"] for r in rows if r["metric"] == "task_score"})
+  scores = {}
+  if base_tasks:
+    scores["base"] = {l: base_tasks[l][ALL] for l in languages if l in base_tasks}
+  for c in conditions:
+    got = {l: mean_ci([r["value"] for r in rows if r["condition"] == c and r["metric"] == "task_score"
+                       and r["language"] == l and r["group"] == ALL])[0] for l in languages}
+    if any(not math.isnan(v) for v in got.values()):
+      scores[c] = got
+  lines = [f"task score: {judge}, per language (mean over seeds; bank: mean over its adapters)",
+           f"{'':<12} " + " ".join(f"{l.upper():>7}" for l in languages) + f" {'mean':>7}"]
+  for name, by_lang in scores.items():
+    vals = [by_lang.get(l, math.nan) for l in languages]
+    lines.append(f"{name:<12} " + " ".join(f"{v:>7.2f}" for v in vals) + f" {np.nanmean(vals):>7.2f}")
+  return "\n".join(lines), scores
 
 
 read_tidy = results.read_tidy  # one tidy CSV format for both studies
@@ -155,11 +190,13 @@ def format_group_table(matrix: dict, title: str, extra_rows: dict | None = None)
   return "\n".join(lines)
 
 
-def write_results(out_dir: str, cells: list[dict], conditions, *, base: dict | None = None) -> dict:
-  """tidy.csv, condition x group tables (results.txt, results.json), confusion matrices and
-  per-group bars. Returns what it printed and wrote."""
-  from itx.eval.group_plots import confusion_plot, group_accuracy_bars
+def write_results(out_dir: str, cells: list[dict], conditions, *, base: dict | None = None,
+                  base_tasks: dict | None = None, task_judge: str = "") -> dict:
+  """tidy.csv, condition x group tables (results.txt, results.json), confusion matrices, per-group
+  bars and the task scores against the base. Returns what it printed and wrote."""
+  from itx.eval.group_plots import confusion_plot, group_accuracy_bars, score_bars
   rows = [r for cell in cells for r in cell["rows"]]
+  rows += task_deltas(rows, base_tasks)
   results.write_tidy(os.path.join(out_dir, "tidy.csv"), rows, fields=FIELDS)
   languages = sorted({r["language"] for r in rows if r["language"] != ALL})
   out = {"tables": {}, "costs": {}, "plots": [], "timings_s": {f"{c['condition']}_seed{c['seed']}": c["seconds"]
@@ -191,15 +228,24 @@ def write_results(out_dir: str, cells: list[dict], conditions, *, base: dict | N
                                                                       f"{cell['seed']}_{lang}.png"),
                                          title=f"{cell['condition']} (seed {cell['seed']}, {lang.upper()}): macro "
                                                f"accuracy {conf['macro_accuracy']:.2f}, chance {conf['chance']:.2f}"))
+  if any(r["metric"] == "task_score" for r in rows):
+    table, scores = format_task_table(rows, conditions, base_tasks, task_judge or "judge score 1-10")
+    text.append(table)
+    out["task_scores"] = scores
+    out["plots"].append(score_bars(scores, os.path.join(out_dir, "task_scores.png"),
+                                   title="What tuning costs: task score per language, base and conditions"))
+  base_cost = {"thread_loss": (base or {}).get("thread_loss")}
+  if base_tasks:
+    base_cost["task_score"] = float(np.mean([v[ALL] for v in base_tasks.values()]))
   cost_lines = ["what tuning costs and the stance detail (mean over seeds; languages pooled where per language)",
                 f"{'':<12} " + " ".join(f"{m:>20}" for m in COST_METRICS)]
-  if base:
+  if any(v is not None for v in base_cost.values()):
     cost_lines.append(f"{'base':<12} " + " ".join(
-        f"{base['thread_loss']:>20.3f}" if m == "thread_loss" else f"{'-':>20}" for m in COST_METRICS))
+        f"{base_cost[m]:>20.3f}" if base_cost.get(m) is not None else f"{'-':>20}" for m in COST_METRICS))
   for c in conditions:
     vals = {}
-    for m in COST_METRICS:
-      vals[m] = mean_ci([r["value"] for r in rows if r["condition"] == c and r["metric"] == m])
+    for m in COST_METRICS:  # the condition's overall values (a bank's per-adapter rows are in tidy.csv)
+      vals[m] = mean_ci([r["value"] for r in rows if r["condition"] == c and r["metric"] == m and r["group"] == ALL])
     out["costs"][c] = {m: list(v) for m, v in vals.items()}
     cost_lines.append(f"{c:<12} " + " ".join(f"{_cell(*vals[m]):>20}" for m in COST_METRICS))
   text.append("\n".join(cost_lines))

@@ -36,7 +36,10 @@ log = logging.getLogger(__name__)
 ALL_METRICS = text_metrics.METRICS + ("in_language", "answer_loss")
 
 
-def _judge_requests(e, root, lang, questions, answers, refs, model_id):
+def judge_requests(e, root, lang, questions, answers, refs, model_id):
+  """(judge requests, judge) of one language's answers {question_id: [turn texts]}: the rule judge
+  against `refs` ({question_id: [reference turns]}) when e.judge is "rule", or MT-Bench-X's prompts
+  for the OpenAI-compatible judge of e.judge_base_url / e.judge_model when it is "http"."""
   if e.judge == "http":
     return build_judge_requests(root, lang, answers, model_id, reference_model=e.reference_model), \
         OpenAIJudge(JudgeConfig(base_url=e.judge_base_url, model=e.judge_model, api_key_env=e.judge_api_key_env))
@@ -163,7 +166,7 @@ def evaluate(workdir: str, eval_cfg, *, step: int | None = None) -> dict:
         gen, questions, lang, model_id, os.path.join(out_dir, "model_answer", f"{model_id}_{lang}.jsonl"),
         max_new_tokens=e.max_new_tokens or mt_bench.MAX_NEW_TOKENS, batch_size=e.batch_size, seed=e.seed,
         with_system=e.system_message)
-    requests, judge = _judge_requests(e, root, lang, questions, answers, refs, model_id)
+    requests, judge = judge_requests(e, root, lang, questions, answers, refs, model_id)
     judgment_path = os.path.join(out_dir, "model_judgment", f"{judge.name}_{lang}.jsonl")
     stats = judge_all(requests, judge, judgment_path, workers=e.judge_workers)
     for k, v in stats.usage.items():

@@ -187,3 +187,149 @@ def test_llm_judge_names_groups_over_an_openai_endpoint_and_resumes(tmp_path):
     assert report["unreadable"] == pytest.approx(1 / len(answers))
   finally:
     server.close()
+
+
+# ---- what tuning costs the base's other abilities: the task score ----
+
+def test_smoke_task_scores_against_the_base(smoke_results):
+  out, res = smoke_results
+  rows = opinion_tables.read_tidy(os.path.join(out, "tidy.csv"))
+  base = og.base_task_scores(out)
+  assert set(base) == {"en"}
+  for condition in og.PRESETS["smoke"].conditions:
+    score = {r["group"]: r["value"] for r in rows if r["condition"] == condition and r["metric"] == "task_score"}
+    delta = [r for r in rows if r["condition"] == condition and r["metric"] == "task_score_delta"]
+    assert all(1 <= v <= 10 for v in score.values())
+    assert all(d["value"] == pytest.approx(score[d["group"]] - base["en"]["all"]) for d in delta) and delta
+  # the bank: one score per adapter (group), its overall score their mean
+  bank = {r["group"]: r["value"] for r in rows if r["condition"] == "bank" and r["metric"] == "task_score"}
+  assert set(bank) == {*GROUPS, "all"} and bank["all"] == pytest.approx(np.mean([bank[g] for g in GROUPS]))
+  assert "task score: rule judge" in res["text"] and "task_score_delta" in res["text"]
+  assert os.path.exists(os.path.join(out, "task_scores.png"))
+
+
+def test_lora_at_init_scores_the_tasks_as_the_base_does(smoke_results, tmp_path):
+  """A bank whose adapters are zero (LoRA at initialisation) is the base model: every adapter
+  answers the held-out task questions exactly as the base did, and scores the same."""
+  import dataclasses
+
+  import jax
+
+  from experiments import opinion_tasks
+  from itx.eval import mt_bench
+  from itx.inference import load_run, local_mesh
+  out, _ = smoke_results
+  run = load_run(grid.read_cell(out, "bank", 0)["workdir"], mesh_overrides=local_mesh())
+  zero_b = lambda path, x: x * 0 if getattr(path[-1], "key", None) == "lora_b" else x  # noqa: E731
+  at_init = dataclasses.replace(run, params=jax.tree_util.tree_map_with_path(zero_b, run.params))
+  preset = og.PRESETS["smoke"]
+  e = opinion_tasks.judging(preset, None, og.world_dir(preset))
+  langs, questions, new_tokens = preset.tasks
+  got = opinion_tasks.task_scores(at_init, e, langs, str(tmp_path), model_id="at_init", questions=questions,
+                                  max_new_tokens=new_tokens, routed=True)
+  base = og.base_task_scores(out)
+  assert all(got["en"][g] == base["en"]["all"] for g in (*GROUPS, "all"))
+  base_answers = mt_bench.read_answers(os.path.join(out, "base", "tasks", "model_answer", "base_EN.jsonl"))
+  for g in GROUPS:
+    mine = mt_bench.read_answers(str(tmp_path / "model_answer" / f"at_init_{g.replace(' ', '_')}_EN.jsonl"))
+    assert {q: mt_bench.answer_turns(r) for q, r in mine.items()} == {
+        q: mt_bench.answer_turns(r) for q, r in base_answers.items()}
+
+
+class ScriptedRun:
+  """A run whose generator answers each turn with `answer(turn, question text)` (no model)."""
+
+  def __init__(self, answer):
+    self.answer = answer
+
+  def generator(self, **kwargs):
+    run = self
+
+    class Gen:
+      adapter_id = 0
+
+      def generate_text(self, conversations, sampling, temperatures=None, adapter_ids=None):
+        return [run.answer(sum(m["role"] == "user" for m in c), c[-1]["content"]) for c in conversations]
+    return Gen()
+
+
+def test_task_score_is_the_rule_judges_mean_over_turns(world, tmp_path):
+  from experiments import opinion_tasks
+  from itx.eval import mt_bench
+  from itx.eval.rule_judge import rule_score
+  e = opinion_tasks.judging(og.PRESETS["smoke"], None, world)
+  questions = {l: mt_bench.load_questions(e.bench, l.upper())[:4] for l in ("en", "de")}
+  refs = {l: mt_bench.load_reference_answers(e.bench, l.upper(), "reference") for l in questions}
+  by_text = {(t + 1, q["turns"][t]): refs[l][q["question_id"]][t] for l, qs in questions.items() for q in qs
+             for t in range(2)}
+  got = opinion_tasks.task_scores(ScriptedRun(lambda turn, text: by_text[(turn, text)]), e, ["en", "de"],
+                                  str(tmp_path / "refs"), model_id="refs", questions=4, max_new_tokens=4)
+  for l, qs in questions.items():  # the reference answers, judged by the rule judge one turn at a time
+    judged = [rule_score(refs[l][q["question_id"]][t], refs[l][q["question_id"]][t], l.upper())[0]
+              for q in qs for t in range(2)]
+    assert got[l]["all"] == pytest.approx(np.mean(judged)) and got[l]["all"] > 5
+  silent = opinion_tasks.task_scores(ScriptedRun(lambda turn, text: ""), e, ["en"], str(tmp_path / "silent"),
+                                     model_id="silent", questions=4, max_new_tokens=4)
+  assert silent == {"en": {"all": 1.0}}  # an empty answer is the rule judge's lowest score
+
+
+class RatingServer:
+  """An OpenAI-compatible judge: rates 8 when its prompt is MT-Bench-X's German one, else 3."""
+
+  def __init__(self):
+    self.prompts = []
+    server = self
+
+    class Handler(BaseHTTPRequestHandler):
+      def log_message(self, *a):
+        pass
+
+      def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        prompt = body["messages"][-1]["content"]
+        server.prompts.append(prompt)
+        german = prompt.startswith(("[Anweisung]", "<Der Beginn des Gesprächs"))
+        data = json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
+                           "choices": [{"index": 0, "finish_reason": "stop", "message": {
+                               "role": "assistant", "content": f"Rating: [[{8 if german else 3}]]"}}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+    threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+
+  def close(self):
+    self.httpd.shutdown()
+    self.httpd.server_close()
+
+
+REAL_MT_BENCH_X = os.path.join(ROOT, "..", "shared", "mt_bench_x")
+
+
+def test_paper_task_score_needs_mt_bench_x_and_a_judge():
+  from experiments import opinion_tasks
+  p = og.PRESETS["paper"]
+  assert opinion_tasks.judging(p, type("A", (), dict(mt_bench_x="", judge_model="gpt-4"))(), None) is None
+  assert opinion_tasks.judging(p, type("A", (), dict(mt_bench_x="/data/mtbx", judge_model=""))(), None) is None
+  assert p.tasks[0] == ("en", "de", "fr", "it", "es")
+
+
+@pytest.mark.skipif(not os.path.isdir(REAL_MT_BENCH_X), reason="MT-Bench-X not at ../shared/mt_bench_x")
+def test_paper_task_score_judges_real_mt_bench_x_per_language(tmp_path):
+  from experiments import opinion_tasks
+  server = RatingServer()
+  try:
+    args = type("A", (), dict(mt_bench_x=REAL_MT_BENCH_X, judge_url=server.url, judge_model="fake-judge",
+                              judge_api_key_env=""))()
+    e = opinion_tasks.judging(og.PRESETS["paper"], args, None)
+    got = opinion_tasks.task_scores(ScriptedRun(lambda turn, text: "An answer."), e, ["en", "de"], str(tmp_path),
+                                    model_id="m", questions=4, max_new_tokens=4)
+  finally:
+    server.close()
+  # four questions (writing, roleplay, reasoning, math: the last two with gpt-4's reference) x two turns
+  assert len(server.prompts) == 2 * 4 * 2
+  assert got == {"en": {"all": 3.0}, "de": {"all": 8.0}}

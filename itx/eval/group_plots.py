@@ -59,3 +59,25 @@ def group_accuracy_bars(reports: Mapping[str, Mapping], path: str, title: str = 
   fig.savefig(path, dpi=100)
   plt.close(fig)
   return path
+
+
+def score_bars(scores: Mapping[str, Mapping[str, float]], path: str, title: str = "", ylabel: str = "judge score",
+               top: float = 10.0) -> str:
+  """Grouped bars of a score per language (`scores`: model -> {language: score}), e.g. the base model
+  and each tuned condition side by side; the first model's bars are gray (the reference)."""
+  languages = sorted({l for by_lang in scores.values() for l in by_lang})
+  width = 0.8 / max(len(scores), 1)
+  fig, ax = plt.subplots(figsize=(2.5 + 0.9 * len(languages) * max(1, len(scores) / 3), 3.5))
+  for k, (name, by_lang) in enumerate(scores.items()):
+    xs = np.arange(len(languages)) + (k - (len(scores) - 1) / 2) * width
+    ax.bar(xs, [by_lang.get(l, np.nan) for l in languages], width, label=name, color="gray" if k == 0 else None)
+  ax.set_xticks(range(len(languages)), [l.upper() for l in languages])
+  ax.set_ylim(0, top)
+  ax.set_ylabel(ylabel)
+  ax.set_title(title, fontsize=10)
+  ax.legend(fontsize=7)
+  fig.tight_layout()
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  fig.savefig(path, dpi=100)
+  plt.close(fig)
+  return path
