@@ -1,5 +1,5 @@
 """A tiny base model for the opinion study: pre-trained on the opinion world's discussion threads
-(EN, DE, FR, IT, ES plain text, no group named; `builtin:opinions`) and, for 30% of its tokens, on
+(EN, DE, FR, IT, ES plain text, no group named; `builtin:opinions`) and, for half of its examples, on
 the world's polyglot task chats (an "instruct" base, as OpinionGPT's Phi-3-mini-instruct: the
 ability tuning on opinions may cost), in about two minutes on a 2-core CPU, with the world's own
 tokenizer.
@@ -23,9 +23,9 @@ def get_config():
   c.model.update(MODEL)
   c.data.sources = ml_collections.ConfigDict({
       "pretrain": ml_collections.ConfigDict(dict(path="builtin:opinions/pretrain/pretrain.jsonl", kind="text",
-                                                 weight=0.7)),
+                                                 weight=0.5)),
       "tasks": ml_collections.ConfigDict(dict(path="builtin:opinions/tasks/limax/train_limax_EN_DE_FR_IT_ES.jsonl",
-                                              kind="instruction", weight=0.3))})
+                                              kind="instruction", weight=0.5))})
   c.data.seq_len = 256
   # 200 x 16 x 256 tokens: about two passes over the demo corpus.
   c.train.update(steps=200, batch_size=16, learning_rate=3e-3, warmup_steps=20)

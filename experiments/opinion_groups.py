@@ -65,7 +65,7 @@ class Preset:
   task_questions: int = 16      # task-score questions per language (0: all; spread over the categories)
   task_languages: tuple[str, ...] = ()  # (): eval_languages
   task_new_tokens: int = 0      # 0: max_new_tokens
-  task_weight: float = 0.3      # the base's pre-training: share of polyglot task chats (generated world)
+  task_weight: float = 0.5      # the base's pre-training: share of polyglot task chats (generated world)
 
   @property
   def tasks(self) -> tuple[tuple[str, ...], int, int]:
@@ -79,7 +79,7 @@ SMALL = (("d_model", 96), ("n_layers", 3), ("n_heads", 4), ("n_kv_heads", 4), ("
 PRESETS = {
     # Under 10 minutes on a 2-core CPU from a fresh clone: world, base, every condition, answers, metrics.
     # English only (threads, chats, questions): a tag model tells the groups apart after ~300 steps.
-    "demo": Preset(conditions=("pooled", "tag", "bank"), seeds=(0,), base_steps=200, sft_steps=300,
+    "demo": Preset(conditions=("pooled", "tag", "bank"), seeds=(0,), base_steps=300, sft_steps=300,
                    eval_languages=("en",), eval_questions=0, max_new_tokens=48, train_languages=("en",),
                    model=SMALL, seq_len=192, batch_size=16, base_lr=4e-3, sft_lr=3e-3),
     "full": Preset(conditions=ALL, seeds=(0, 1, 2), base_steps=0, sft_steps=0,
