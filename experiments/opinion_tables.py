@@ -233,7 +233,7 @@ def write_results(out_dir: str, cells: list[dict], conditions, *, base: dict | N
     text.append(table)
     out["task_scores"] = scores
     out["plots"].append(score_bars(scores, os.path.join(out_dir, "task_scores.png"),
-                                   title="What tuning costs: task score per language, base and conditions"))
+                                   title="Task score per language: the base and each condition"))
   base_cost = {"thread_loss": (base or {}).get("thread_loss")}
   if base_tasks:
     base_cost["task_score"] = float(np.mean([v[ALL] for v in base_tasks.values()]))

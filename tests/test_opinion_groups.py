@@ -237,7 +237,8 @@ def test_lora_at_init_scores_the_tasks_as_the_base_does(smoke_results, tmp_path)
 
 
 class ScriptedRun:
-  """A run whose generator answers each turn with `answer(turn, question text)` (no model)."""
+  """A run whose generator answers each turn with `answer(turn, the conversation's first question)`
+  (no model)."""
 
   def __init__(self, answer):
     self.answer = answer
@@ -249,7 +250,8 @@ class ScriptedRun:
       adapter_id = 0
 
       def generate_text(self, conversations, sampling, temperatures=None, adapter_ids=None):
-        return [run.answer(sum(m["role"] == "user" for m in c), c[-1]["content"]) for c in conversations]
+        users = [[m["content"] for m in c if m["role"] == "user"] for c in conversations]
+        return [run.answer(len(u), u[0]) for u in users]
     return Gen()
 
 
@@ -260,7 +262,7 @@ def test_task_score_is_the_rule_judges_mean_over_turns(world, tmp_path):
   e = opinion_tasks.judging(og.PRESETS["smoke"], None, world)
   questions = {l: mt_bench.load_questions(e.bench, l.upper())[:4] for l in ("en", "de")}
   refs = {l: mt_bench.load_reference_answers(e.bench, l.upper(), "reference") for l in questions}
-  by_text = {(t + 1, q["turns"][t]): refs[l][q["question_id"]][t] for l, qs in questions.items() for q in qs
+  by_text = {(t + 1, q["turns"][0]): refs[l][q["question_id"]][t] for l, qs in questions.items() for q in qs
              for t in range(2)}
   got = opinion_tasks.task_scores(ScriptedRun(lambda turn, text: by_text[(turn, text)]), e, ["en", "de"],
                                   str(tmp_path / "refs"), model_id="refs", questions=4, max_new_tokens=4)
@@ -288,7 +290,7 @@ class RatingServer:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         prompt = body["messages"][-1]["content"]
         server.prompts.append(prompt)
-        german = prompt.startswith(("[Anweisung]", "<Der Beginn des Gesprächs"))
+        german = prompt.startswith(("[Anweisung]", "<Der "))  # MT-Bench-X's German single-answer prompts
         data = json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
                            "choices": [{"index": 0, "finish_reason": "stop", "message": {
                                "role": "assistant", "content": f"Rating: [[{8 if german else 3}]]"}}]}).encode()

@@ -67,7 +67,7 @@ def score_bars(scores: Mapping[str, Mapping[str, float]], path: str, title: str 
   and each tuned condition side by side; the first model's bars are gray (the reference)."""
   languages = sorted({l for by_lang in scores.values() for l in by_lang})
   width = 0.8 / max(len(scores), 1)
-  fig, ax = plt.subplots(figsize=(2.5 + 0.9 * len(languages) * max(1, len(scores) / 3), 3.5))
+  fig, ax = plt.subplots(figsize=(max(5.0, 2.5 + 0.9 * len(languages) * max(1, len(scores) / 3)), 3.5))
   for k, (name, by_lang) in enumerate(scores.items()):
     xs = np.arange(len(languages)) + (k - (len(scores) - 1) / 2) * width
     ax.bar(xs, [by_lang.get(l, np.nan) for l in languages], width, label=name, color="gray" if k == 0 else None)
