@@ -210,7 +210,8 @@ def test_smoke_task_scores_against_the_base(smoke_results):
 
 def test_lora_at_init_scores_the_tasks_as_the_base_does(smoke_results, tmp_path):
   """A bank whose adapters are zero (LoRA at initialisation) is the base model: every adapter
-  answers the held-out task questions exactly as the base did, and scores the same."""
+  answers the held-out task questions exactly as the base did, and scores the same; so does the
+  trained bank with every adapter off."""
   import dataclasses
 
   import jax
@@ -229,6 +230,10 @@ def test_lora_at_init_scores_the_tasks_as_the_base_does(smoke_results, tmp_path)
                                   max_new_tokens=new_tokens, routed=True)
   base = og.base_task_scores(out)
   assert all(got["en"][g] == base["en"]["all"] for g in (*GROUPS, "all"))
+  # the trained bank with its adapters off (how the paper preset scores Phi-3-mini) is the base too
+  off = opinion_tasks.task_scores(run, e, langs, str(tmp_path / "off"), model_id="off", questions=questions,
+                                  max_new_tokens=new_tokens, base_only=True)
+  assert off == base
   base_answers = mt_bench.read_answers(os.path.join(out, "base", "tasks", "model_answer", "base_EN.jsonl"))
   for g in GROUPS:
     mine = mt_bench.read_answers(str(tmp_path / "model_answer" / f"at_init_{g.replace(' ', '_')}_EN.jsonl"))
