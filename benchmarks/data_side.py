@@ -1,4 +1,4 @@
-"""The data side of training: how fast itx's grain pipeline (mixture -> first-fit packing -> batch)
+"""The data side of training: how fast itx's grain pipeline (mixture -> best-fit packing -> batch)
 delivers tokens, and how full its packed rows are, on examples with a LIMA-like length mix.
 
 LIMA's 1,000 conversations are long and skewed (a median near 400 tokens, a tail past 2,000); the
@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from itx.data.pipeline import batches
+from itx.data.pipeline import batches, packing_bins
 
 
 def lima_like_examples(n: int = 1000, seq_len: int = 2048, median: float = 400.0, sigma: float = 0.8,
@@ -45,4 +45,4 @@ def measure(rows: int = 8, seq_len: int = 2048, batches_timed: int = 200, num_pa
   elapsed = time.perf_counter() - start
   slots = batches_timed * rows * seq_len
   return {"tokens_per_s": slots / elapsed, "fill": real / slots, "rows": rows, "seq_len": seq_len,
-          "bins": num_packing_bins or rows}
+          "bins": packing_bins(rows, num_packing_bins)}

@@ -11,6 +11,8 @@ its packed rows are (benchmarks/data_side.py).
 
 from __future__ import annotations
 
+import pathlib
+import sys
 import time
 import types
 
@@ -18,6 +20,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from absl import app, flags
+
+# This checkout's itx and configs: Python puts benchmarks/ first on the path, so without this they
+# would come from wherever itx is installed (another checkout, for an editable install).
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 
 def matmul_peak(n: int = 2048, repeats: int = 10) -> float:

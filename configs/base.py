@@ -69,7 +69,7 @@ def get_config() -> ml_collections.ConfigDict:
       }),
       seq_len=512,
       packing=True,            # False: one example per row, padded
-      num_packing_bins=0,      # 0: the global batch size
+      num_packing_bins=0,      # rows the packer fills at once; 0: max(128, the batch rows)
       loss_on="assistant",     # assistant | all
       skip_invalid=False,      # True: skip (and count) invalid records and examples with no target
       text_field="text",
