@@ -13,7 +13,7 @@ token pays for all n adapters' ranks (11 x 16 = 176 here), so a bank costs more 
 Measured with benchmarks/lora_throughput.py (4 layers, d_model 512, 8 x 256 tokens, rank 16, 11
 adapters, rows of 4 examples of random groups; bank tokens/s over one adapter's, 2 shared cores)
 and a micro-benchmark of the seven projections' LoRA forward + backward (one layer, 2048 tokens):
-  this dense form                                   DENSE_RATIOS; micro 130-145 ms (one adapter 25)
+  this dense form                                   0.77, 0.76; micro 130-145 ms (one adapter 25)
   A as one [in, n*r] matrix, B as [n*r, out]        micro same as dense (XLA already emits GEMMs)
   tokens sorted by id + `jax.lax.ragged_dot`        micro 850 ms: XLA:CPU expands it densely
   tokens sorted into 32/64/128-token blocks of one  micro 110-140 ms: row gathers and small
