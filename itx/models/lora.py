@@ -16,7 +16,7 @@ and a micro-benchmark of the seven projections' LoRA forward + backward (one lay
   this dense form                                   0.77, 0.76; micro 130-145 ms (one adapter 25)
   A as one [in, n*r] matrix, B as [n*r, out]        micro same as dense (XLA already emits GEMMs)
   tokens sorted by id + `jax.lax.ragged_dot`        micro 850 ms: XLA:CPU expands it densely
-  tokens sorted into 32/64/128-token blocks of one  micro 110-140 ms: row gathers and small
+  tokens sorted into 16-128-token blocks of one     micro 110-157 ms: row gathers and small
     adapter, per-block A and B (gathers, no scatter)  batched matmuls eat the FLOPs saved
   chunks of 128 tokens taking the A, B of the (at   1.06 with the benchmark's rows (no chunk holds
     most) two adapters they hold, batched matmul    more than two adapters), but inexact otherwise
