@@ -2,7 +2,8 @@
 
 Same model, batch and AdamW as benchmarks/train_throughput.py; random tokens (no data loading in the
 timed loop). Prints tokens/s of full fine-tuning, one LoRA adapter, and a bank of N adapters whose
-rows each mix several groups (per-token adapter ids, as packing gives), the bytes of optimizer state
+rows each mix several groups (per-token adapter ids, as packing gives; once with examples of equal
+lengths, once cut at random points), the bytes of optimizer state
 and of a checkpoint, and their ratios (the machine is noisy: compare within a run).
 
   python benchmarks/lora_throughput.py [--steps=8] [--adapters=11] [--rank=16] ...
@@ -43,20 +44,28 @@ def config(lora_rank: int = 0, adapters: tuple[str, ...] = ()) -> ml_collections
   return c
 
 
-def batch_of(tokens: np.ndarray, n_adapters: int) -> dict:
+def batch_of(tokens: np.ndarray, n_adapters: int, ragged: bool = False) -> dict:
+  """Rows of _SEGMENTS examples, each of its own random group: of equal lengths, or (ragged) cut at
+  random points, as packing examples of varied lengths gives."""
   b, t = tokens.shape[0], tokens.shape[1] - 1
-  seg_len = t // _SEGMENTS.value
-  segments = np.minimum(np.arange(t) // seg_len, _SEGMENTS.value - 1) + 1
+  k = _SEGMENTS.value
+  if ragged:
+    rng = np.random.default_rng(2)
+    cuts = np.stack([np.sort(rng.choice(np.arange(1, t), k - 1, replace=False)) for _ in range(b)])
+  else:
+    cuts = np.broadcast_to(np.arange(1, k) * (t // k), (b, k - 1))
+  segments = 1 + np.stack([np.searchsorted(c, np.arange(t), side="right") for c in cuts])  # [b, t]
+  starts = np.concatenate([np.zeros((b, 1), cuts.dtype), cuts], axis=1)
   batch = {"inputs": tokens[:, :-1], "targets": tokens[:, 1:], "weights": np.ones((b, t), np.float32),
-           "segment_ids": np.broadcast_to(segments, (b, t)).astype(np.int32),
-           "positions": np.broadcast_to(np.arange(t) - (segments - 1) * seg_len, (b, t)).astype(np.int32)}
+           "segment_ids": segments.astype(np.int32),
+           "positions": (np.arange(t) - np.take_along_axis(starts, segments - 1, axis=1)).astype(np.int32)}
   if n_adapters > 1:  # every segment its own group: rows mix groups
-    groups = np.random.default_rng(1).integers(0, n_adapters, (b, _SEGMENTS.value))
-    batch["adapter_ids"] = np.take_along_axis(groups, np.broadcast_to(segments - 1, (b, t)), axis=1).astype(np.int32)
+    groups = np.random.default_rng(1).integers(0, n_adapters, (b, k))
+    batch["adapter_ids"] = np.take_along_axis(groups, segments - 1, axis=1).astype(np.int32)
   return batch
 
 
-def measure(c, tokens: np.ndarray, n_adapters: int) -> dict:
+def measure(c, tokens: np.ndarray, n_adapters: int, ragged: bool = False) -> dict:
   """tokens/s, optimizer-state bytes and checkpoint bytes of one setting."""
   from itx import sharding
   from itx.train import frozen_base
@@ -65,7 +74,7 @@ def measure(c, tokens: np.ndarray, n_adapters: int) -> dict:
 
   run = assemble(c, sharding.make_mesh(c.mesh, jax.devices()[:1]))
   state = run.init_state(0)
-  batch = {k: jax.device_put(v, run.batch_sharding) for k, v in batch_of(tokens, n_adapters).items()}
+  batch = {k: jax.device_put(v, run.batch_sharding) for k, v in batch_of(tokens, n_adapters, ragged).items()}
   for _ in range(2):  # compile and warm up
     state, m = run.step(state, batch)
   jax.block_until_ready(m)
@@ -92,19 +101,22 @@ def main(argv) -> None:
   n = _ADAPTERS.value
   print(f"model: {mc.num_params():,} parameters; batch {_BATCH.value} x {_SEQ_LEN.value} tokens; float32; AdamW; "
         f"LoRA rank {_RANK.value} on q, k, v, o, gate, up, down")
+  bank_config = config(_RANK.value, tuple(f"group{i}" for i in range(n)))
   results = {
       "full fine-tuning": measure(config(), tokens, 1),
       "LoRA, 1 adapter": measure(config(_RANK.value), tokens, 1),
-      f"LoRA, bank of {n}": measure(config(_RANK.value, tuple(f"group{i}" for i in range(n))), tokens, n),
+      f"LoRA, bank of {n}": measure(bank_config, tokens, n),
+      f"  examples cut at random": measure(bank_config, tokens, n, ragged=True),
   }
-  print(f"{'':<22}{'tokens/s':>10}{'optimizer state':>18}{'checkpoint':>14}")
+  print(f"{'':<26}{'tokens/s':>10}{'optimizer state':>18}{'checkpoint':>14}")
   for name, r in results.items():
-    print(f"{name:<22}{r['tokens_per_s']:>10.1f}{r['opt_bytes'] / 2**20:>15.2f} MiB{r['ckpt_bytes'] / 2**20:>11.2f} MiB")
-  full, one, bank = results.values()
+    print(f"{name:<26}{r['tokens_per_s']:>10.1f}{r['opt_bytes'] / 2**20:>15.2f} MiB{r['ckpt_bytes'] / 2**20:>11.2f} MiB")
+  full, one, bank, ragged = results.values()
   print(f"ratio LoRA / full, tokens/s:           {one['tokens_per_s'] / full['tokens_per_s']:.2f}")
   print(f"ratio LoRA / full, optimizer state:    {one['opt_bytes'] / full['opt_bytes']:.4f}")
   print(f"ratio LoRA / full, checkpoint:         {one['ckpt_bytes'] / full['ckpt_bytes']:.4f}")
   print(f"ratio bank of {n} / 1 adapter, tokens/s: {bank['tokens_per_s'] / one['tokens_per_s']:.2f} (goal: >= 0.8)")
+  print(f"  with examples cut at random:          {ragged['tokens_per_s'] / one['tokens_per_s']:.2f}")
 
 
 if __name__ == "__main__":
