@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from itx.data.chat import end_of_turn_ids
-from itx.models.decoder import cache_position_axes, init_cache, unstack_layers
+from itx.models.decoder import init_cache
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +61,9 @@ def sample(logits, key, temperature, top_k: int, top_p: float):
   return jax.lax.cond(jnp.any(temperature > 0), drawn, lambda: greedy)
 
 
+_LENGTH_AXIS = {"k": 3, "v": 3, "segment_ids": 1}  # the positions axis of each cache array (init_cache)
+
+
 def _round_up(n: int, k: int) -> int:
   return -(-n // k) * k
 
@@ -94,8 +97,9 @@ class Generator:
     logits, cache = self.model.apply({"params": params}, tokens, segments, positions, cache=cache,
                                      logit_indices=lengths - 1, adapter_ids=jnp.broadcast_to(adapters[:, None], (b, p)))
     grow = max_len - p  # then room for the answer (empty slots: segment id 0)
-    cache = jax.tree.map(lambda a, axis: jnp.pad(a, [(0, grow) if i == axis else (0, 0) for i in range(a.ndim)]),
-                         cache, cache_position_axes(cache))
+    cache = {"k": jnp.pad(cache["k"], ((0, 0),) * 3 + ((0, grow), (0, 0))),
+             "v": jnp.pad(cache["v"], ((0, 0),) * 3 + ((0, grow), (0, 0))),
+             "segment_ids": jnp.pad(cache["segment_ids"], ((0, 0), (0, grow)))}
     return sample(logits[:, 0], key, temperature, top_k, top_p), cache
 
   def _decode_fn(self, params, cache, token, position, done, key, temperature, adapters, *, steps, kv_len,
@@ -103,10 +107,8 @@ class Generator:
     """Up to `steps` decode steps on the device. token, position, done: [b] (the last token, its
     position, whether the row has ended); adapters: [b] LoRA adapter ids. Returns (cache, token, position, done, key, new [b, steps]
     with -1 where a row had already ended, steps taken)."""
-    axes = cache_position_axes(cache)
-    view = jax.tree.map(lambda a, axis: jax.lax.slice_in_dim(a, 0, kv_len, axis=axis), cache, axes)
+    view = {name: jax.lax.slice_in_dim(cache[name], 0, kv_len, axis=_LENGTH_AXIS[name]) for name in cache}
     stop_ids = jnp.asarray(self.stop_ids)
-    params = unstack_layers(params)  # once per chunk, not once per step (see unstack_layers)
     new = jnp.full((token.shape[0], steps), -1, jnp.int32)
 
     def cond(carry):
@@ -126,8 +128,8 @@ class Generator:
 
     i, view, token, position, key, done, new = jax.lax.while_loop(
         cond, body, (jnp.int32(0), view, token, position, key, done, new))
-    cache = jax.tree.map(lambda a, part, axis: jax.lax.dynamic_update_slice_in_dim(a, part, 0, axis=axis),
-                         cache, view, axes)
+    cache = {name: jax.lax.dynamic_update_slice_in_dim(cache[name], view[name], 0, axis=_LENGTH_AXIS[name])
+             for name in cache}
     return cache, token, position, done, key, new, i
 
   def _context(self) -> contextlib.ExitStack:

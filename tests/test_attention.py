@@ -1,6 +1,6 @@
 """Attention implementations: jax.nn.dot_product_attention ('xla') and the Pallas splash kernel (run
 interpreted on the CPU) give the reference einsum attention's outputs under packing and sliding
-windows; the decode attention over the cache equals full attention; the
+windows; the decode attention over a read-only cache equals attending with the keys written in; the
 network's logits do not depend on the implementation."""
 
 import jax
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from itx.models import DecoderLM, ModelConfig
-from itx.models.attention import attend, attend_cache, attention_mask, einsum_attend, splash_attend
+from itx.models.attention import attend, attend_cached, attention_mask, einsum_attend, splash_attend
 from itx.models.attention_variants import NO_WINDOW, window_mask
 
 B, T, H, KV, D = 2, 16, 4, 2, 8
@@ -63,16 +63,19 @@ def test_splash_kernel_equals_the_einsum_reference(window):
   np.testing.assert_allclose(np.asarray(out)[real], np.asarray(ref)[real], atol=1e-5, rtol=1e-5)
 
 
-def test_cached_attention_equals_full_attention():
+def test_cached_attention_equals_attention_with_the_keys_written_in():
   q, k, v = qkv(2)
-  seg, pos = SEGMENTS[1:], POSITIONS[1:]  # one row: the cache holds positions 0..12 (the step's 10..12 written in)
+  seg, pos = SEGMENTS[1:], POSITIONS[1:]  # one row: the cache holds positions 0..9, the step is 10..12
   start, stop = 10, 13
-  cache_seg = np.where(np.arange(T) < stop, 1, 0)[None].astype(np.int32)
+  cache_seg = np.where(np.arange(T) < start, 1, 0)[None].astype(np.int32)
   slots = np.arange(T)[None]
-  cache_k = jnp.where((slots < stop)[..., None, None], k[1:], 0).transpose(0, 2, 3, 1)  # [b, kv, d, S]
-  cache_v = jnp.where((slots < stop)[..., None, None], v[1:], 0).transpose(0, 2, 1, 3)  # [b, kv, S, d]
+  cache_k = jnp.where((slots < start)[..., None, None], k[1:], 0).transpose(0, 2, 1, 3)  # [b, kv, S, d]
+  cache_v = jnp.where((slots < start)[..., None, None], v[1:], 0).transpose(0, 2, 1, 3)
+  q_step, k_step, v_step = q[1:, start:stop], k[1:, start:stop], v[1:, start:stop]
   p_step, s_step = pos[:, start:stop], seg[:, start:stop]
-  out = attend_cache(q[1:, start:stop], cache_k, cache_v, attention_mask(s_step, p_step, cache_seg, slots), jnp.float32)
+  out = attend_cached(q_step, k_step, v_step, cache_k, cache_v,
+                      attention_mask(s_step, p_step, s_step, p_step),
+                      attention_mask(s_step, p_step, cache_seg, slots, strict=True), jnp.float32)
   ref = einsum_attend(q[1:], k[1:], v[1:], attention_mask(seg, pos, seg, pos), jnp.float32)[:, start:stop]
   np.testing.assert_allclose(np.asarray(out), np.asarray(ref), atol=1e-5, rtol=1e-5)
 

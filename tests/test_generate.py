@@ -86,11 +86,3 @@ def test_greedy_equals_transformers_generate(tmp_path, toy_tokenizer):
       ref = model.generate(torch.tensor([prompt]), max_new_tokens=15, do_sample=False,
                            attention_mask=torch.ones(1, len(prompt), dtype=torch.long))
     assert len(out) > 5 and out == ref[0, len(prompt):].tolist()
-
-
-def test_layers_split_by_unstack_layers_give_the_stacked_logits(params):
-  from itx.models.decoder import unstack_layers
-  tokens = jnp.asarray(np.random.default_rng(0).integers(1, 512, (2, 7)), jnp.int32)
-  stacked = DecoderLM(CFG).apply({"params": params}, tokens)
-  split = DecoderLM(CFG).apply({"params": unstack_layers(params)}, tokens)
-  np.testing.assert_allclose(np.asarray(split), np.asarray(stacked), atol=1e-5, rtol=1e-5)

@@ -1,6 +1,6 @@
 """Attention kernels of the decoder: masks from segment ids and positions, the full (training,
-scoring) attention through `jax.nn.dot_product_attention`, and the decode attention over a
-key/value cache that holds the step's own keys.
+scoring, prefill) attention through `jax.nn.dot_product_attention`, and the decode attention over a
+key/value cache plus the step's own keys.
 
 `model.attention` picks the implementation of the full attention:
   xla     jax.nn.dot_product_attention(implementation="xla"): every backend (the CPU's choice).
@@ -113,18 +113,25 @@ def attend(q, k, v, mask, dtype, *, implementation: str = "xla", scale: float | 
   return out.astype(dtype)
 
 
-def attend_cache(q, cache_k, cache_v, cache_mask, dtype, scale: float | None = None, logit_cap: float = 0.0):
-  """Attention of decode queries over a key/value cache that already holds their own keys.
+def attend_cached(q, k, v, cache_k, cache_v, mask, cache_mask, dtype, scale: float | None = None,
+                  logit_cap: float = 0.0):
+  """Attention of a decode step over the cache (read only) and the step's own keys.
 
-  q: [b, t, heads, d]; cache_k [b, kv_heads, d, S], cache_v [b, kv_heads, S, d] (as the cache stores
-  them: each the layout of its matmul, with no transpose per step); cache_mask: [b, 1, t, S] over the cache's slots. Returns
-  [b, t, heads, d] in `dtype`.
+  q: [b, t, heads, d]; k, v: [b, t, kv_heads, d] (this step's); cache_k, cache_v: [b, kv_heads, S, d];
+  mask: [b, 1, t, t] over the step's keys; cache_mask: [b, 1, t, S] over the cache's slots.
+  One softmax over both score blocks: the same numbers as attending over the cache with the new
+  keys written in, without writing into (and so copying) the cache inside the layer.
+  Returns [b, t, heads, d].
   """
   b, t, h, d = q.shape
-  qh = _head_major(q, cache_k.shape[1])
-  scores = jnp.einsum("bkgtd,bkds->bkgts", qh, cache_k.astype(q.dtype), preferred_element_type=jnp.float32)
-  scores = attention_variants.softcap(_scale(scores, d, scale), logit_cap)
-  scores = jnp.where(cache_mask[:, :, None], scores, jnp.finfo(jnp.float32).min)
-  probs = jax.nn.softmax(scores, axis=-1).astype(dtype)
-  out = jnp.einsum("bkgts,bksd->bkgtd", probs, cache_v.astype(dtype))
+  qh = _head_major(q, k.shape[2])
+  neg = jnp.finfo(jnp.float32).min
+  s_cache = jnp.einsum("bkgtd,bksd->bkgts", qh, cache_k.astype(q.dtype), preferred_element_type=jnp.float32)
+  s_cache = attention_variants.softcap(_scale(s_cache, d, scale), logit_cap)
+  s_cache = jnp.where(cache_mask[:, :, None], s_cache, neg)
+  s_new = jnp.where(mask[:, :, None], _scores(qh, k, scale, logit_cap), neg)
+  probs = jax.nn.softmax(jnp.concatenate([s_cache, s_new], axis=-1), axis=-1).astype(dtype)
+  n = cache_k.shape[2]
+  out = (jnp.einsum("bkgts,bksd->bkgtd", probs[..., :n], cache_v.astype(dtype))
+         + jnp.einsum("bkgts,bskd->bkgtd", probs[..., n:], v.astype(dtype)))
   return out.transpose(0, 3, 1, 2, 4).reshape(b, t, h, d)

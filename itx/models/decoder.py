@@ -33,7 +33,7 @@ import jax
 import jax.numpy as jnp
 
 from itx.models import attention_variants, lora, rope
-from itx.models.attention import attend, attend_cache, attention_mask, splash_attend
+from itx.models.attention import attend, attend_cached, attention_mask, splash_attend
 from itx.models.config import ModelConfig
 
 constrain = nn.with_logical_constraint
@@ -98,22 +98,12 @@ class Projection(nn.Module):
     return y
 
 
-def write_key_positions(cache_k, new, positions):
-  """cache_k [b, kv_heads, d, S] with new [b, t, kv_heads, d] written at slots `positions` [b, t]."""
-  return cache_k.at[jnp.arange(cache_k.shape[0])[:, None], :, :, positions].set(new)
-
-
-def write_value_positions(cache_v, new, positions):
-  """cache_v [b, kv_heads, S, d] with new [b, t, kv_heads, d] written at slots `positions` [b, t]."""
-  return cache_v.at[jnp.arange(cache_v.shape[0])[:, None], :, positions].set(new)
-
-
 class Attention(nn.Module):
-  """Self-attention. Training: keys are the row's own tokens. Decoding: `layer_cache` = (k [b, kv_heads,
-  d, S], v [b, kv_heads, S, d]) of this layer (see `init_cache`), slot s = position s; this call's keys are written into it and
-  the queries attend over it (masked by `cache_segment_ids` [b, S], which already marks this call's
-  tokens; 0 = empty slot). `layer_options`: this layer's {"inv_freq": [head_dim // 2], "window":
-  int32} (see DecoderLM). Returns (output, the updated (k, v), or None)."""
+  """Self-attention. Training: keys are the row's own tokens. Decoding: `layer_cache` = (k, v)
+  [b, kv_heads, S, d] holds slot s = position s for the positions before this call's; the queries
+  attend over it (masked by `cache_segment_ids` [b, S], 0 = empty slot) and over their own keys.
+  `layer_options`: this layer's {"inv_freq": [head_dim // 2], "window": int32} (see DecoderLM).
+  Returns (output, this call's (k, v) [b, t, kv_heads, d] to write into the cache, or None)."""
 
   cfg: ModelConfig
 
@@ -150,16 +140,15 @@ class Attention(nn.Module):
       out = attend(q, k, v, mask, cfg.compute_dtype, implementation=cfg.attention, scale=scale,
                    logit_cap=cfg.attn_logit_softcap)
     else:
-      # Write the step's keys into this layer's own cache arrays (in place: the cache is donated),
-      # then attend over the cache. Reading the cache before writing into it made XLA copy it.
-      cache_k = write_key_positions(layer_cache[0], k.astype(layer_cache[0].dtype), positions)
-      cache_v = write_value_positions(layer_cache[1], v.astype(layer_cache[1].dtype), positions)
-      slots = jnp.broadcast_to(jnp.arange(cache_v.shape[2]), cache_segment_ids.shape)
-      cache_mask = attention_mask(segment_ids, positions, cache_segment_ids, slots)
+      # The cache holds the positions before this step's (slot s = position s): read, never written
+      # here; the step's keys come back to DecoderLM, which writes them into the cache once.
+      slots = jnp.broadcast_to(jnp.arange(layer_cache[0].shape[2]), cache_segment_ids.shape)
+      cache_mask = attention_mask(segment_ids, positions, cache_segment_ids, slots, strict=True)
       if any(cfg.sliding_layers):
         cache_mask = cache_mask & attention_variants.window_mask(positions, slots, layer_options["window"])
-      out = attend_cache(q, cache_k, cache_v, cache_mask, cfg.compute_dtype, scale, cfg.attn_logit_softcap)
-      layer_cache = (cache_k, cache_v)
+      out = attend_cached(q, k, v, layer_cache[0], layer_cache[1], mask, cache_mask, cfg.compute_dtype, scale,
+                          cfg.attn_logit_softcap)
+      layer_cache = (k.astype(layer_cache[0].dtype), v.astype(layer_cache[1].dtype))
     out = constrain(out, ("activation_batch", "activation_length", "activation_heads", None))
     return Projection(("heads", "head_dim"), (cfg.d_model,), ("embed",), cfg, name="o_proj")(out, adapter_ids), layer_cache
 
@@ -259,13 +248,14 @@ class DecoderLM(nn.Module):
     if self.cfg.embed_scale:
       x = x * jnp.asarray(self.cfg.d_model ** 0.5, x.dtype)
     x = constrain(x, ("activation_batch", "activation_length", "activation_embed"))
+    layer_cache = cache_segments = None
+    if cache is not None:
+      layer_cache = (cache["k"], cache["v"])
+      cache_segments = cache["segment_ids"]
     layer_options = {"inv_freq": jnp.asarray(rope.layer_frequencies(self.cfg)),
                      "window": jnp.asarray(attention_variants.layer_windows(self.cfg))}
-    layers = None if self.is_initializing() else self.variables["params"]["layers"]
-    if layers is None or (cache is None and not isinstance(layers, tuple)):
-      x, _ = self.layers(x, segment_ids, positions, None, None, layer_options, adapter_ids)
-    else:
-      x, cache = self._layer_by_layer(layers, x, segment_ids, positions, cache, layer_options, adapter_ids)
+    x, layer_cache = self.layers(x, segment_ids, positions, layer_cache, cache_segments, layer_options,
+                                 adapter_ids)
     if logit_indices is not None:
       x = jnp.take_along_axis(x, logit_indices[:, None, None], axis=1)
     x = self.final_norm(x)
@@ -283,68 +273,21 @@ class DecoderLM(nn.Module):
     logits = mask_padded_vocab(logits, self.cfg)
     if cache is None:
       return logits
-    return logits, cache
-
-  def _layer_by_layer(self, layers, x, segment_ids, positions, cache, layer_options, adapter_ids):
-    """The layers one after another (a Python loop), each over its own cache arrays, which it updates
-    in place (the cache is donated by its callers). A scan over a stacked [layers, ...] cache made
-    XLA's CPU backend copy each layer's slice out of it (and into it) at every step. `layers`: the
-    scanned parameters, stacked, or already split by `unstack_layers` (then slicing them costs
-    nothing inside a decode loop)."""
-    rows = jnp.arange(x.shape[0])[:, None]
-    cache_segments = None
-    if cache is not None:
-      cache_segments = cache["segment_ids"].at[rows, positions].set(segment_ids)
-      ks, vs = list(cache["k"]), list(cache["v"])
-    for i in range(self.cfg.n_layers):
-      layer_params = layers[i] if isinstance(layers, tuple) else jax.tree.map(lambda a: a[i], layers)
-      options = jax.tree.map(lambda a: a[i], layer_options)
-      layer_cache = None if cache is None else (ks[i], vs[i])
-      x, layer_cache = _LayerAt(self.cfg, parent=None).apply(
-          {"params": {"layers": layer_params}}, x, segment_ids, positions, layer_cache, cache_segments, options,
-          adapter_ids)
-      if cache is not None:
-        ks[i], vs[i] = layer_cache
-    if cache is None:
-      return x, None
-    return x, {"k": tuple(ks), "v": tuple(vs), "segment_ids": cache_segments}
-
-
-class _LayerAt(nn.Module):
-  """One layer under the scanned parameters' path ("layers/attn/q_proj", ...), so that LoRA targets
-  match as in training; applied to one layer's slice of them."""
-  cfg: ModelConfig
-
-  @nn.compact
-  def __call__(self, *args):
-    return Block(self.cfg, name="layers")(*args)
+    # The step's keys and values [L, b, t, kv, d] written once, in place (the cache is donated by
+    # its callers): writing inside the layer scan copied the whole cache at every step.
+    rows = jnp.arange(tokens.shape[0])[:, None]
+    new_k, new_v = (jnp.moveaxis(kv, 0, 2) for kv in layer_cache)  # [b, t, L, kv, d], as indexed below
+    return logits, {"k": cache["k"].at[:, rows, :, positions].set(new_k),
+                    "v": cache["v"].at[:, rows, :, positions].set(new_v),
+                    "segment_ids": cache_segments.at[rows, positions].set(segment_ids)}
 
 
 def init_cache(cfg: ModelConfig, batch: int, max_len: int, dtype=None) -> dict:
-  """An empty decode cache: k, v, each a tuple of `n_layers` arrays, one per layer so that a step
-  updates each in place: k [batch, kv_heads, head_dim, max_len], v [batch, kv_heads, max_len,
-  head_dim] (the layouts of the two matmuls of attention: XLA's CPU backend copies a transposed
-  operand); segment_ids [batch, max_len] (0 = empty slot). Slot s holds position s."""
+  """An empty decode cache: k, v [layers, batch, kv_heads, max_len, head_dim] (kv-head-major: a
+  layer's scores and weighted sum read each head's keys contiguously, with no transpose per step);
+  segment_ids [batch, max_len] (0 = empty slot). Slot s holds position s."""
   dtype = dtype or cfg.compute_dtype
-  k_shape = (batch, cfg.n_kv_heads, cfg.head_size, max_len)
-  v_shape = (batch, cfg.n_kv_heads, max_len, cfg.head_size)
-  k_axes = ("activation_batch", "activation_kv_heads", None, "activation_length")
-  v_axes = ("activation_batch", "activation_kv_heads", "activation_length", None)
-  layers = lambda shape, axes: tuple(constrain(jnp.zeros(shape, dtype), axes) for _ in range(cfg.n_layers))
-  return {"k": layers(k_shape, k_axes), "v": layers(v_shape, v_axes),
+  shape = (cfg.n_layers, batch, cfg.n_kv_heads, max_len, cfg.head_size)
+  axes = ("layers", "activation_batch", "activation_kv_heads", "activation_length", None)
+  return {"k": constrain(jnp.zeros(shape, dtype), axes), "v": constrain(jnp.zeros(shape, dtype), axes),
           "segment_ids": jnp.zeros((batch, max_len), jnp.int32)}
-
-
-def unstack_layers(params: dict) -> dict:
-  """`params` with the scanned layers' stacked [L, ...] arrays split into a tuple of L per-layer
-  trees. DecoderLM accepts either form; decoding with the split form reads each layer's weights in
-  place (XLA's CPU backend copies a slice of a stacked weight before its matmul: the whole model's
-  weights at every step)."""
-  n = jax.tree.leaves(params["layers"])[0].shape[0]
-  return {**params, "layers": tuple(jax.tree.map(lambda a, i=i: a[i], params["layers"]) for i in range(n))}
-
-
-def cache_position_axes(cache: dict) -> dict:
-  """The positions axis of each cache array (see `init_cache`), as a tree shaped like `cache`: for
-  `jax.tree.map(lambda a, axis: ..., cache, cache_position_axes(cache))`."""
-  return {"k": (3,) * len(cache["k"]), "v": (2,) * len(cache["v"]), "segment_ids": 1}

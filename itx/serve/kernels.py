@@ -117,8 +117,8 @@ class Kernels:
     # Rows padded up to the bucket carry slot index `self.slots`: out of range, dropped. Slots past
     # the prompt keep stale keys but get segment id 0 (empty), so nothing attends to them.
     seg = jnp.zeros((b, self.max_len), jnp.int32).at[:, :p].set(fresh["segment_ids"])
-    cache = {"k": tuple(c.at[slots, :, :, :p].set(f, mode="drop") for c, f in zip(cache["k"], fresh["k"])),
-             "v": tuple(c.at[slots, :, :p].set(f, mode="drop") for c, f in zip(cache["v"], fresh["v"])),
+    cache = {"k": cache["k"].at[:, slots, :, :p].set(fresh["k"], mode="drop"),
+             "v": cache["v"].at[:, slots, :, :p].set(fresh["v"], mode="drop"),
              "segment_ids": cache["segment_ids"].at[slots].set(seg, mode="drop")}
     return sample_rows(logits[:, 0], s), cache
 
