@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from itx.data.chat import end_of_turn_ids
-from itx.models.decoder import init_cache
+from itx.models.decoder import cache_prefix, init_cache, with_prefix
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,9 +59,6 @@ def sample(logits, key, temperature, top_k: int, top_p: float):
 
   # An all-greedy batch draws no random numbers: [b, V] of them cost as much as a small model's step.
   return jax.lax.cond(jnp.any(temperature > 0), drawn, lambda: greedy)
-
-
-_LENGTH_AXIS = {"k": 3, "v": 3, "segment_ids": 1}  # the positions axis of each cache array (init_cache)
 
 
 def _round_up(n: int, k: int) -> int:
@@ -107,7 +104,7 @@ class Generator:
     """Up to `steps` decode steps on the device. token, position, done: [b] (the last token, its
     position, whether the row has ended); adapters: [b] LoRA adapter ids. Returns (cache, token, position, done, key, new [b, steps]
     with -1 where a row had already ended, steps taken)."""
-    view = {name: jax.lax.slice_in_dim(cache[name], 0, kv_len, axis=_LENGTH_AXIS[name]) for name in cache}
+    view = cache_prefix(cache, kv_len)
     stop_ids = jnp.asarray(self.stop_ids)
     new = jnp.full((token.shape[0], steps), -1, jnp.int32)
 
@@ -128,8 +125,7 @@ class Generator:
 
     i, view, token, position, key, done, new = jax.lax.while_loop(
         cond, body, (jnp.int32(0), view, token, position, key, done, new))
-    cache = {name: jax.lax.dynamic_update_slice_in_dim(cache[name], view[name], 0, axis=_LENGTH_AXIS[name])
-             for name in cache}
+    cache = with_prefix(cache, view)
     return cache, token, position, done, key, new, i
 
   def _context(self) -> contextlib.ExitStack:

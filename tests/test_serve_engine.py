@@ -8,7 +8,7 @@ import pytest
 
 from itx.generate import SamplingParams, prompt_ids
 from itx.serve.engine import Delta, Engine, Failed, Finished, RowSpec
-from itx.serve.kernels import Kernels
+from itx.serve.kernels import Kernels, RowSampling
 from serve_support import loaded, groups_run  # noqa: F401  (session fixtures)
 
 QUESTIONS = ["What is 2 plus 3?", "Reverse: apple river", "Name a weekday.", "Translate to German: the cat",
@@ -125,3 +125,31 @@ def test_score_equals_a_forward_pass(engine, loaded):  # noqa: F811
   expected = logp[np.arange(len(p) - 1), p[1:]]
   np.testing.assert_allclose(scored.token_logprobs[0], expected, rtol=1e-5, atol=1e-5)
   assert (scored.top[0][1][:, 0] >= scored.token_logprobs[0] - 1e-6).all()
+
+
+def test_a_step_over_the_live_length_bucket_equals_one_over_the_whole_cache(loaded):  # noqa: F811
+  shards = loaded.mesh.shape["data"] * loaded.mesh.shape["fsdp"]
+  make = lambda: Kernels(loaded.model, loaded.params, slots=8, max_len=512, mesh=loaded.mesh,  # noqa: E731
+                         rules=loaded.rules, batch_multiple=shards)
+  bucketed, whole = make(), make()
+  ps = prompts(loaded.tokenizer)
+  tokens = np.zeros((8, 64), np.int32)
+  lengths, slots, adapters = np.ones(8, np.int32), np.arange(8, dtype=np.int32), np.zeros(8, np.int32)
+  for i, p in enumerate(ps):
+    tokens[i, :len(p)], lengths[i] = p, len(p)
+  live = (np.arange(8) < len(ps)).astype(np.int32)
+  slots[~live.astype(bool)] = 8  # rows without a prompt: dropped
+  firsts = [k.prefill(tokens, lengths, slots, adapters, RowSampling.empty(8)) for k in (bucketed, whole)]
+  np.testing.assert_array_equal(firsts[0][0], firsts[1][0])
+  nxt, positions = firsts[0][0].astype(np.int32), lengths.copy()
+  for _ in range(6):
+    assert bucketed.reach(positions, live) == 64  # the property is exercised: 64 of 512 positions
+    a = bucketed.step(nxt, positions, live, adapters, RowSampling.empty(8))
+    b = whole.step(nxt, positions, live, adapters, RowSampling.empty(8), kv_len=512)
+    np.testing.assert_array_equal(a[0] * live, b[0] * live)
+    np.testing.assert_allclose(a[1] * live, b[1] * live, atol=1e-5)
+    nxt, positions = a[0].astype(np.int32), positions + 1
+  assert bucketed.reach(np.array([63, 0]), np.array([1, 1])) == 64
+  assert bucketed.reach(np.array([64, 0]), np.array([1, 1])) == 128
+  assert bucketed.reach(np.array([600, 0]), np.array([0, 1])) == 64  # a dead row does not count
+  assert bucketed.reach(np.array([511]), np.array([1])) == 512

@@ -291,3 +291,18 @@ def init_cache(cfg: ModelConfig, batch: int, max_len: int, dtype=None) -> dict:
   axes = ("layers", "activation_batch", "activation_kv_heads", "activation_length", None)
   return {"k": constrain(jnp.zeros(shape, dtype), axes), "v": constrain(jnp.zeros(shape, dtype), axes),
           "segment_ids": jnp.zeros((batch, max_len), jnp.int32)}
+
+
+CACHE_LENGTH_AXIS = {"k": 3, "v": 3, "segment_ids": 1}  # the positions axis of each init_cache array
+
+
+def cache_prefix(cache: dict, length: int) -> dict:
+  """The first `length` positions of every cache array: a step that can reach no further attends
+  to this view only, so its cost follows the live length, not the cache's."""
+  return {name: jax.lax.slice_in_dim(a, 0, length, axis=CACHE_LENGTH_AXIS[name]) for name, a in cache.items()}
+
+
+def with_prefix(cache: dict, prefix: dict) -> dict:
+  """`cache` with its first positions replaced by `prefix` (a `cache_prefix` view, updated)."""
+  return {name: jax.lax.dynamic_update_slice_in_dim(cache[name], prefix[name], 0, axis=CACHE_LENGTH_AXIS[name])
+          for name in cache}

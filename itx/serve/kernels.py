@@ -3,7 +3,8 @@ slots, and scoring a prompt (log-probabilities of its tokens).
 
 The decode cache has a fixed shape, `slots` rows x `max_len` positions (the layout of
 `itx.models.decoder.init_cache`: slot s of a row holds position s), so admitting or finishing a request
-never recompiles the step. Prefill compiles once per (rows, prompt length) bucket. Each row samples
+never recompiles the step. A step attends only to the cache's first positions, up to the smallest
+length bucket (64, 128, ... max_len) that holds every live row: one compiled step per bucket. Prefill compiles once per (rows, prompt length) bucket. Each row samples
 with its own temperature, top-k, top-p and PRNG stream, so a row's tokens do not depend on which
 other rows share the step.
 """
@@ -18,9 +19,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from itx.models.decoder import init_cache
+from itx.models.decoder import cache_prefix, init_cache, with_prefix
 
 TOP_LOGPROBS = 5  # alternatives reported per token (OpenAI's limit for completions)
+LENGTH_BUCKET = 64  # the shortest cache view a decode step attends to (then doubling)
 
 
 @dataclasses.dataclass
@@ -88,7 +90,7 @@ class Kernels:
     self.model, self.params, self.mesh, self.rules = model, params, mesh, rules
     self.slots, self.max_len, self.batch_multiple = slots, max_len, batch_multiple
     self._prefill = jax.jit(self._prefill_fn, donate_argnames=("cache",))
-    self._step = jax.jit(self._step_fn, donate_argnames=("cache",))
+    self._step = jax.jit(self._step_fn, static_argnames=("kv_len",), donate_argnames=("cache",))
     self._score = jax.jit(self._score_fn)
     with self.context():
       self.cache = jax.jit(lambda: init_cache(model.cfg, slots, max_len))()
@@ -122,9 +124,11 @@ class Kernels:
              "segment_ids": cache["segment_ids"].at[slots].set(seg, mode="drop")}
     return sample_rows(logits[:, 0], s), cache
 
-  def _step_fn(self, params, cache, tokens, positions, live, adapters, s):
-    logits, cache = self._apply(params, tokens[:, None], live[:, None], positions[:, None], adapters, cache=cache)
-    return sample_rows(logits[:, 0], s), cache
+  def _step_fn(self, params, cache, tokens, positions, live, adapters, s, *, kv_len):
+    # Attends to the first kv_len positions only (every live row's next position lies below it).
+    view = cache_prefix(cache, kv_len)
+    logits, view = self._apply(params, tokens[:, None], live[:, None], positions[:, None], adapters, cache=view)
+    return sample_rows(logits[:, 0], s), with_prefix(cache, view)
 
   def _score_fn(self, params, tokens, lengths, adapters):
     b, p = tokens.shape
@@ -143,12 +147,25 @@ class Kernels:
       out, self.cache = self._prefill(self.params, self.cache, tokens, lengths, slots, adapters, sampling.tree())
     return jax.device_get(out)
 
+  def reach(self, positions: np.ndarray, live: np.ndarray) -> int:
+    """The positions a step attends to: the smallest length bucket (64 doubling up to max_len) above
+    every live row's position. Few buckets, so few compiled steps; short conversations never pay
+    for a long max_len."""
+    furthest = int(positions[live.astype(bool)].max(initial=0)) + 1
+    length = LENGTH_BUCKET
+    while length < furthest:
+      length *= 2
+    return min(length, self.max_len)
+
   def step(self, tokens: np.ndarray, positions: np.ndarray, live: np.ndarray, adapters: np.ndarray,
-           sampling: RowSampling):
+           sampling: RowSampling, kv_len: int | None = None):
     """One decode step over every slot: tokens, positions, live (int32 0/1), adapters [slots] ->
-    next tokens [slots], their logprobs [slots], top ids / logprobs [slots, K]. Dead rows are masked."""
+    next tokens [slots], their logprobs [slots], top ids / logprobs [slots, K]. Dead rows are masked.
+    kv_len: the cache positions attended to (default `reach`: the live rows' length bucket)."""
+    kv_len = self.reach(positions, live) if kv_len is None else kv_len
     with self.context():
-      out, self.cache = self._step(self.params, self.cache, tokens, positions, live, adapters, sampling.tree())
+      out, self.cache = self._step(self.params, self.cache, tokens, positions, live, adapters, sampling.tree(),
+                                   kv_len=kv_len)
     return jax.device_get(out)
 
   def score(self, tokens: np.ndarray, lengths: np.ndarray, adapters: np.ndarray):
