@@ -88,8 +88,8 @@ PRESETS = {
     "paper": Preset(conditions=("pooled", "tag", "lora", "bank"), seeds=(0,), base_steps=0, sft_steps=2000,
                     eval_languages=("en",), eval_questions=200, max_new_tokens=128, real_data=True, seq_len=512,
                     batch_size=64, sft_lr=2e-4, task_questions=0, task_languages=STUDY_CODES, task_new_tokens=1024),
-    # The whole pipeline in seconds (a tiny network, a few steps): for checking the machinery.
-    "smoke": Preset(conditions=("pooled", "tag", "bank"), seeds=(0,), base_steps=3, sft_steps=3, eval_languages=("en",),
+    # The whole pipeline, every condition, in about a minute (a tiny network, a few steps): for checking the machinery.
+    "smoke": Preset(conditions=ALL, seeds=(0,), base_steps=3, sft_steps=3, eval_languages=("en",),
                     eval_questions=2, max_new_tokens=6, train_languages=("en",), world="tiny", seq_len=128, task_questions=2,
                     batch_size=8, model=(("d_model", 32), ("n_layers", 1), ("n_heads", 2), ("n_kv_heads", 1),
                                          ("mlp_dim", 64))),

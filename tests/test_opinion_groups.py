@@ -1,9 +1,10 @@
 """The OpinionGPT study: the metrics of answers that are the groups' own references (every stance
-right, the world's distinctness), the whole pipeline on the smoke preset (a pooled model cannot know
+right, the world's distinctness), the whole pipeline on the smoke preset, every condition (a pooled model cannot know
 the group: exactly one group in eleven is named right per question; every group in every table), the
 analysis notebook on that folder, the paper preset's configs, and the LLM judge naming groups over
 an OpenAI-compatible endpoint (a local fake server) with resumable judgment files."""
 
+import ast
 import json
 import os
 import re
@@ -86,6 +87,9 @@ def test_smoke_study_tables_hold_every_group_and_pooled_names_one_group_per_ques
   bank_cfg = restore_config(grid.read_cell(out, "bank", 0)["workdir"])
   assert tuple(tag_cfg["data"]["groups"]) == GROUPS and tuple(bank_cfg["lora"]["adapters"]) == GROUPS
   assert bank_cfg["lora"]["route_by"] == "group" and bank_cfg["lora"]["rank"] == 16
+  lora_cfg = restore_config(grid.read_cell(out, "lora", 0)["workdir"])  # one adapter, the group in the prompt
+  assert lora_cfg["lora"]["rank"] == 16 and tuple(lora_cfg["data"]["groups"]) == GROUPS
+  assert all(f"--run={c}=" in res["serve_command"] for c in og.PRESETS["smoke"].conditions)
   # a finished cell is not run again, and --collect rebuilds the same tables from the cell files
   assert og.run_cell(og.PRESETS["smoke"], "tag", 0, out, None) == grid.read_cell(out, "tag", 0)
   assert og.collect("smoke", out)["text"] == res["text"]
@@ -100,7 +104,8 @@ def test_notebook_runs_on_the_smoke_results(smoke_results, monkeypatch):
   nb = nbformat.read(os.path.join(ROOT, "notebooks", "opinion_groups.ipynb"), as_version=4)
   nbclient.NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": ROOT}}).execute()
   text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
-  assert "conditions ['pooled', 'tag', 'bank']" in text
+  listed = re.search(r"conditions (\[[^]]*\])", text)
+  assert listed and sorted(ast.literal_eval(listed.group(1))) == sorted(og.PRESETS["smoke"].conditions)
   assert "en pooled: macro accuracy" in text and "x chance" in text
 
 
