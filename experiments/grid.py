@@ -9,6 +9,7 @@ import glob
 import json
 import logging
 import os
+import time
 
 from itx import results
 
@@ -80,3 +81,22 @@ def print_results(res: dict, out_dir: str) -> None:
   print("\n" + res["text"])
   print(f"\nresults: {out_dir} (tidy.csv, results.json, results.txt); plots: "
         + ", ".join(os.path.basename(x) for x in res["plots"]))
+
+
+def run_part(part, out_dir: str, *, base, cell, whole) -> dict | None:
+  """Runs what `--only` named (`part`, as parse_only returns it): the base (`base()`), cells
+  (`cell(condition, seed)`, tables left to --collect), or with no part the whole study
+  (`whole()`, whose results are printed and returned). Prints the time taken."""
+  os.makedirs(out_dir, exist_ok=True)
+  start, res = time.time(), None
+  if part == BASE:
+    base()
+  elif part:
+    for condition, seed in part:
+      cell(condition, seed)
+    print(f"cell done; build the tables with --collect when every cell is ({out_dir})")
+  else:
+    res = whole()
+    print_results(res, out_dir)
+  print(f"total time: {(time.time() - start) / 60:.1f} min")
+  return res

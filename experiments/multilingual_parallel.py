@@ -366,18 +366,9 @@ def _cli() -> None:
     args = types.SimpleNamespace(**{k: f.value for k, f in paths.items()}, judge_url=judge_url.value,
                                  judge_model=judge_model.value or "gpt-4", judge_api_key_env=judge_key.value, mesh=mesh.value)
     out_dir = out.value or os.path.join("results", "multilingual_parallel", preset.value)
-    os.makedirs(out_dir, exist_ok=True)
-    start = time.time()
-    if part == BASE:
-      run_base(p, out_dir, args)
-    elif part:
-      for condition, seed in part:
-        run_cell(p, condition, seed, out_dir, args)
-      print(f"cell done; build the tables with --collect when every cell is ({out_dir})")
-    else:
-      res = collect(preset.value, out_dir, args) if collect_flag.value else run_experiment(preset.value, out_dir, args)
-      grid.print_results(res, out_dir)
-    print(f"total time: {(time.time() - start) / 60:.1f} min")
+    grid.run_part(part, out_dir, base=lambda: run_base(p, out_dir, args),
+                  cell=lambda condition, seed: run_cell(p, condition, seed, out_dir, args),
+                  whole=lambda: (collect if collect_flag.value else run_experiment)(preset.value, out_dir, args))
 
   app.run(main, flags_parser=parse_flags)
 

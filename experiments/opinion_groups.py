@@ -386,19 +386,11 @@ def _cli() -> None:
                                  judge_url=judge_url.value,
                                  judge_model=judge_model.value, judge_api_key_env=judge_key.value, mesh=mesh.value)
     out_dir = out.value or os.path.join("results", "opinion_groups", preset.value)
-    os.makedirs(out_dir, exist_ok=True)
-    start = time.time()
-    if part == BASE:
-      run_base(p, out_dir, args)
-    elif part:
-      for condition, seed in part:
-        run_cell(p, condition, seed, out_dir, args)
-      print(f"cell done; build the tables with --collect when every cell is ({out_dir})")
-    else:
-      res = collect(preset.value, out_dir, args) if collect_flag.value else run_experiment(preset.value, out_dir, args)
-      grid.print_results(res, out_dir)
+    res = grid.run_part(part, out_dir, base=lambda: run_base(p, out_dir, args),
+                        cell=lambda condition, seed: run_cell(p, condition, seed, out_dir, args),
+                        whole=lambda: (collect if collect_flag.value else run_experiment)(preset.value, out_dir, args))
+    if res is not None:
       print(f"\nthe models side by side (then open http://127.0.0.1:8000/):\n{res['serve_command']}")
-    print(f"total time: {(time.time() - start) / 60:.1f} min")
 
   app.run(main, flags_parser=parse_flags)
 

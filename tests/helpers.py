@@ -47,3 +47,41 @@ def finish(procs, timeout: float = 600) -> list[tuple[int, str, str]]:
         p.kill()
         p.wait()
   return [(p.returncode, open(p.log + ".out").read(), open(p.log + ".err").read()) for p in procs]
+
+
+class ChatEndpoint:
+  """An OpenAI-compatible chat-completions endpoint on 127.0.0.1 that answers each request with
+  `reply(last user prompt)` and records the prompts (`url` for clients; `close()` when done)."""
+
+  def __init__(self, reply):
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    self.prompts = []
+    server = self
+
+    class Handler(BaseHTTPRequestHandler):
+      def log_message(self, *a):
+        pass
+
+      def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        prompt = body["messages"][-1]["content"]
+        server.prompts.append(prompt)
+        data = json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
+                           "usage": {"prompt_tokens": 9, "completion_tokens": 2, "total_tokens": 11},
+                           "choices": [{"index": 0, "finish_reason": "stop",
+                                        "message": {"role": "assistant", "content": reply(prompt)}}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+    threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+
+  def close(self):
+    self.httpd.shutdown()
+    self.httpd.server_close()

@@ -5,16 +5,14 @@ analysis notebook on that folder, the paper preset's configs, and the LLM judge 
 an OpenAI-compatible endpoint (a local fake server) with resumable judgment files."""
 
 import ast
-import json
 import os
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
 
-from experiments import grid, opinion_conditions, opinion_groups as og, opinion_tables
+from experiments import grid, opinion_groups as og, opinion_tables
+from helpers import ChatEndpoint
 from itx import config as config_lib
 from itx.data.groups import GROUPS
 from itx.data.jsonl import read_jsonl
@@ -137,45 +135,17 @@ def test_a_verdict_names_one_group_or_none(verdict, group):
   assert parse_group(verdict) == group
 
 
-class GroupServer:
-  """An OpenAI-compatible endpoint that names the group written in the answer after "as a "
-  (or, for answers marked "mystery", says it cannot tell); counts requests."""
-
-  def __init__(self):
-    self.requests = 0
-    server = self
-
-    class Handler(BaseHTTPRequestHandler):
-      def log_message(self, *a):
-        pass
-
-      def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        prompt = body["messages"][-1]["content"]
-        answer = prompt.split("Answer: ")[1].split("\n")[0]
-        server.requests += 1
-        reply = "I cannot tell." if "mystery" in answer else answer.split("as a ")[1].strip(". ").title()
-        data = json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
-                           "usage": {"prompt_tokens": 9, "completion_tokens": 2, "total_tokens": 11},
-                           "choices": [{"index": 0, "finish_reason": "stop",
-                                        "message": {"role": "assistant", "content": reply}}]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-    threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-
-  def close(self):
-    self.httpd.shutdown()
-    self.httpd.server_close()
+def group_server() -> ChatEndpoint:
+  """An endpoint that names the group written in the answer after "as a " (or, for answers marked
+  "mystery", says it cannot tell)."""
+  def reply(prompt):
+    answer = prompt.split("Answer: ")[1].split("\n")[0]
+    return "I cannot tell." if "mystery" in answer else answer.split("as a ")[1].strip(". ").title()
+  return ChatEndpoint(reply)
 
 
 def test_llm_judge_names_groups_over_an_openai_endpoint_and_resumes(tmp_path):
-  server = GroupServer()
+  server = group_server()
   try:
     judge = OpenAIJudge(JudgeConfig(base_url=server.url, model="fake-judge", api_key_env="", max_retries=0))
     answers = [{"question_id": f"q{i}", "group": g, "language": "en", "text": f"I answer as a {g}.",
@@ -183,9 +153,9 @@ def test_llm_judge_names_groups_over_an_openai_endpoint_and_resumes(tmp_path):
     answers[0]["text"] = "a mystery"  # q0, liberal: the judge cannot tell
     out = str(tmp_path / "judge_groups.jsonl")
     lines, stats = judge_groups(answers[:11], judge, out, progress=False)
-    assert server.requests == 11 and stats.written == 11
+    assert len(server.prompts) == 11 and stats.written == 11
     lines, _ = judge_groups(answers, judge, out, progress=False)  # the first 11 are not asked again
-    assert server.requests == len(answers) and len(lines) == len(answers)
+    assert len(server.prompts) == len(answers) and len(lines) == len(answers)
     report = judged_recoverability(lines)
     assert report["per_group"]["liberal"] == 0.5 and report["per_group"]["teenagers"] == 1.0
     assert report["macro_accuracy"] == pytest.approx((0.5 + 10) / 11) and report["chance"] == pytest.approx(1 / 11)
@@ -285,38 +255,10 @@ def test_task_score_is_the_rule_judges_mean_over_turns(world, tmp_path):
   assert silent == {"en": {"all": 1.0}}  # an empty answer is the rule judge's lowest score
 
 
-class RatingServer:
-  """An OpenAI-compatible judge: rates 8 when its prompt is MT-Bench-X's German one, else 3."""
-
-  def __init__(self):
-    self.prompts = []
-    server = self
-
-    class Handler(BaseHTTPRequestHandler):
-      def log_message(self, *a):
-        pass
-
-      def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        prompt = body["messages"][-1]["content"]
-        server.prompts.append(prompt)
-        german = prompt.startswith(("[Anweisung]", "<Der "))  # MT-Bench-X's German single-answer prompts
-        data = json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
-                           "choices": [{"index": 0, "finish_reason": "stop", "message": {
-                               "role": "assistant", "content": f"Rating: [[{8 if german else 3}]]"}}]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-    threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-
-  def close(self):
-    self.httpd.shutdown()
-    self.httpd.server_close()
+def rating_server() -> ChatEndpoint:
+  """An endpoint that rates 8 when asked with MT-Bench-X's German single-answer prompts, else 3."""
+  german = ("[Anweisung]", "<Der ")
+  return ChatEndpoint(lambda prompt: f"Rating: [[{8 if prompt.startswith(german) else 3}]]")
 
 
 REAL_MT_BENCH_X = os.path.join(ROOT, "..", "shared", "mt_bench_x")
@@ -333,7 +275,7 @@ def test_paper_task_score_needs_mt_bench_x_and_a_judge():
 @pytest.mark.skipif(not os.path.isdir(REAL_MT_BENCH_X), reason="MT-Bench-X not at ../shared/mt_bench_x")
 def test_paper_task_score_judges_real_mt_bench_x_per_language(tmp_path):
   from experiments import opinion_tasks
-  server = RatingServer()
+  server = rating_server()
   try:
     args = type("A", (), dict(mt_bench_x=REAL_MT_BENCH_X, judge_url=server.url, judge_model="fake-judge",
                               judge_api_key_env=""))()
