@@ -1,10 +1,11 @@
 """LoRA against full fine-tuning, and a bank of adapters against one adapter, on the benchmark model.
 
 Same model, batch and AdamW as benchmarks/train_throughput.py; random tokens (no data loading in the
-timed loop). Prints tokens/s of full fine-tuning, one LoRA adapter, and a bank of N adapters whose
-rows each mix several groups (per-token adapter ids, as packing gives; once with examples of equal
-lengths, once cut at random points), the bytes of optimizer state
-and of a checkpoint, and their ratios (the machine is noisy: compare within a run).
+timed loop). Prints tokens/s of full fine-tuning, one LoRA adapter, and a bank of N adapters: with
+each row holding one group's examples (one adapter id per row, as training packs a bank by default:
+`lora.rows_by_adapter`), and with rows that mix groups (per-token adapter ids; once with examples of
+equal lengths, once cut at random points); the bytes of optimizer state and of a checkpoint, and
+their ratios (the machine is noisy: compare within a run).
 
   python benchmarks/lora_throughput.py [--steps=8] [--adapters=11] [--rank=16] ...
 """
@@ -44,9 +45,10 @@ def config(lora_rank: int = 0, adapters: tuple[str, ...] = ()) -> ml_collections
   return c
 
 
-def batch_of(tokens: np.ndarray, n_adapters: int, ragged: bool = False) -> dict:
-  """Rows of _SEGMENTS examples, each of its own random group: of equal lengths, or (ragged) cut at
-  random points, as packing examples of varied lengths gives."""
+def batch_of(tokens: np.ndarray, n_adapters: int, ragged: bool = False, mixed: bool = True) -> dict:
+  """Rows of _SEGMENTS examples: each of its own random group (`mixed`: per-token adapter ids) or
+  all of the row's group (one id per row); of equal lengths, or (ragged) cut at random points, as
+  packing examples of varied lengths gives."""
   b, t = tokens.shape[0], tokens.shape[1] - 1
   k = _SEGMENTS.value
   if ragged:
@@ -59,13 +61,15 @@ def batch_of(tokens: np.ndarray, n_adapters: int, ragged: bool = False) -> dict:
   batch = {"inputs": tokens[:, :-1], "targets": tokens[:, 1:], "weights": np.ones((b, t), np.float32),
            "segment_ids": segments.astype(np.int32),
            "positions": (np.arange(t) - np.take_along_axis(starts, segments - 1, axis=1)).astype(np.int32)}
-  if n_adapters > 1:  # every segment its own group: rows mix groups
+  if n_adapters > 1 and mixed:  # every segment its own group: rows mix groups
     groups = np.random.default_rng(1).integers(0, n_adapters, (b, k))
     batch["adapter_ids"] = np.take_along_axis(groups, segments - 1, axis=1).astype(np.int32)
+  elif n_adapters > 1:
+    batch["adapter_ids"] = np.random.default_rng(1).integers(0, n_adapters, b).astype(np.int32)
   return batch
 
 
-def measure(c, tokens: np.ndarray, n_adapters: int, ragged: bool = False) -> dict:
+def measure(c, tokens: np.ndarray, n_adapters: int, ragged: bool = False, mixed: bool = True) -> dict:
   """tokens/s, optimizer-state bytes and checkpoint bytes of one setting."""
   from itx import sharding
   from itx.train import frozen_base
@@ -74,7 +78,7 @@ def measure(c, tokens: np.ndarray, n_adapters: int, ragged: bool = False) -> dic
 
   run = assemble(c, sharding.make_mesh(c.mesh, jax.devices()[:1]))
   state = run.init_state(0)
-  batch = {k: jax.device_put(v, run.batch_sharding) for k, v in batch_of(tokens, n_adapters, ragged).items()}
+  batch = run.put(batch_of(tokens, n_adapters, ragged, mixed))
   for _ in range(2):  # compile and warm up
     state, m = run.step(state, batch)
   jax.block_until_ready(m)
@@ -105,18 +109,29 @@ def main(argv) -> None:
   results = {
       "full fine-tuning": measure(config(), tokens, 1),
       "LoRA, 1 adapter": measure(config(_RANK.value), tokens, 1),
-      f"LoRA, bank of {n}": measure(bank_config, tokens, n),
-      f"  examples cut at random": measure(bank_config, tokens, n, ragged=True),
+      f"LoRA, bank of {n}": measure(bank_config, tokens, n, mixed=False),
+      "  rows mixing groups": measure(bank_config, tokens, n),
+      "  and cut at random": measure(bank_config, tokens, n, ragged=True),
   }
   print(f"{'':<26}{'tokens/s':>10}{'optimizer state':>18}{'checkpoint':>14}")
   for name, r in results.items():
     print(f"{name:<26}{r['tokens_per_s']:>10.1f}{r['opt_bytes'] / 2**20:>15.2f} MiB{r['ckpt_bytes'] / 2**20:>11.2f} MiB")
-  full, one, bank, ragged = results.values()
+  full, one, bank, mixed, ragged = results.values()
   print(f"ratio LoRA / full, tokens/s:           {one['tokens_per_s'] / full['tokens_per_s']:.2f}")
   print(f"ratio LoRA / full, optimizer state:    {one['opt_bytes'] / full['opt_bytes']:.4f}")
   print(f"ratio LoRA / full, checkpoint:         {one['ckpt_bytes'] / full['ckpt_bytes']:.4f}")
   print(f"ratio bank of {n} / 1 adapter, tokens/s: {bank['tokens_per_s'] / one['tokens_per_s']:.2f} (goal: >= 0.8)")
-  print(f"  with examples cut at random:          {ragged['tokens_per_s'] / one['tokens_per_s']:.2f}")
+  print(f"  with rows mixing groups:              {mixed['tokens_per_s'] / one['tokens_per_s']:.2f}")
+  print(f"  and examples cut at random:           {ragged['tokens_per_s'] / one['tokens_per_s']:.2f}")
+  # Rows of one group each are packed from fewer candidates: what that costs in fill, on the
+  # LIMA-like length mix at these rows' length, and the bank's ratio in examples' tokens per second.
+  import data_side
+  by_group = data_side.measure(_BATCH.value, _SEQ_LEN.value, 100, groups=n, rows_by_tag=True)["fill"]
+  mixed_fill = data_side.measure(_BATCH.value, _SEQ_LEN.value, 100, groups=n)["fill"]
+  print(f"packing fill on a LIMA-like mix at {_SEQ_LEN.value} tokens: rows of one group {by_group:.1%}, "
+        f"rows mixing groups {mixed_fill:.1%}")
+  print(f"ratio bank / 1 adapter, tokens of examples per s: {bank['tokens_per_s'] * by_group / (one['tokens_per_s'] * mixed_fill):.2f}"
+        " (rows of one group against an adapter's mixed rows)")
 
 
 if __name__ == "__main__":

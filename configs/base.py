@@ -113,6 +113,9 @@ def get_config() -> ml_collections.ConfigDict:
       # names of a bank of adapters trained together (e.g. a study's groups); empty: one adapter
       adapters=(),
       route_by="",             # the record field naming each example's adapter (needed by a bank)
+      # a bank packs each row with one adapter's examples, so it trains at one adapter's speed
+      # (itx.models.lora); False: rows mix adapters, each token carrying its own
+      rows_by_adapter=True,
   ))
 
   c.mesh = ml_collections.ConfigDict(dict(

@@ -162,6 +162,12 @@ def _validate_lora(c: ml_collections.ConfigDict) -> None:
                       "names each example's adapter")
 
 
+def rows_by_adapter(c: ml_collections.ConfigDict) -> bool:
+  """Whether a bank packs each row with one adapter's examples (a config saved before the field
+  existed mixed them)."""
+  return lora_routing(c) is not None and bool(c.lora.get("rows_by_adapter", False))
+
+
 def lora_routing(c: ml_collections.ConfigDict) -> tuple[str, tuple[str, ...]] | None:
   """(record field, adapter names) when examples carry an adapter id, else None."""
   lora = c.get("lora")

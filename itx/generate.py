@@ -92,7 +92,7 @@ class Generator:
     segments = (positions < lengths[:, None]).astype(jnp.int32)
     cache = init_cache(self.model.cfg, b, p)  # the prompt attends to itself only: no max_len-long scores
     logits, cache = self.model.apply({"params": params}, tokens, segments, positions, cache=cache,
-                                     logit_indices=lengths - 1, adapter_ids=jnp.broadcast_to(adapters[:, None], (b, p)))
+                                     logit_indices=lengths - 1, adapter_ids=adapters)
     grow = max_len - p  # then room for the answer (empty slots: segment id 0)
     cache = {"k": jnp.pad(cache["k"], ((0, 0),) * 3 + ((0, grow), (0, 0))),
              "v": jnp.pad(cache["v"], ((0, 0),) * 3 + ((0, grow), (0, 0))),
@@ -117,7 +117,7 @@ class Generator:
       key, sub = jax.random.split(key)
       logits, view = self.model.apply({"params": params}, token[:, None], jnp.ones_like(token)[:, None],
                                       position[:, None], cache=view,
-                                      adapter_ids=adapters[:, None])
+                                      adapter_ids=adapters)
       nxt = sample(logits[:, 0], sub, temperature, top_k, top_p).astype(jnp.int32)
       new = new.at[:, i].set(jnp.where(done, -1, nxt))
       done = done | jnp.isin(nxt, stop_ids)

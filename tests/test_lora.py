@@ -162,6 +162,52 @@ def test_packed_equals_unpacked_with_groups_mixed_in_a_row():
   np.testing.assert_allclose(loss, ref[0], rtol=1e-5)
 
 
+def test_one_adapter_per_row_computes_what_per_token_ids_do():
+  cfg = with_lora(BASE, adapters=("a", "b", "c"))
+  params = randomize_b(init(cfg))
+  tokens = random_tokens((4, 12))
+  rows = jnp.asarray([2, 0, -1, 1], jnp.int32)
+  per_token = jnp.broadcast_to(rows[:, None], tokens.shape)
+  np.testing.assert_allclose(apply_fn(cfg)(params, tokens, rows), apply_fn(cfg)(params, tokens, per_token),
+                             rtol=1e-5, atol=1e-6)
+  batch = {"inputs": tokens, "targets": random_tokens((4, 12), seed=1), "weights": np.ones((4, 12), np.float32),
+           "segment_ids": np.ones((4, 12), np.int32), "positions": np.broadcast_to(np.arange(12), (4, 12))}
+  g_rows, loss_rows, _ = bank_grads(cfg, params, dict(batch, adapter_ids=rows))
+  g_tokens, loss_tokens, _ = bank_grads(cfg, params, dict(batch, adapter_ids=per_token))
+  np.testing.assert_allclose(loss_rows, loss_tokens, rtol=1e-6)
+  assert_trees_close(g_rows, g_tokens, rtol=1e-5)
+  assert not np.any(g_rows["layers"]["mlp"]["up_proj"]["lora_b"][:, 1:] == 0)  # rows 0, 1, 3 reach adapters 0-2
+
+
+def test_rows_packed_by_adapter_hold_one_group_each_in_the_groups_proportions():
+  examples = tagged_examples(300, 3, np.random.default_rng(4), max_len=30)
+  shares = pipeline.tag_shares([examples], [1.0])
+  it = pipeline.batches([examples], [1.0], rows=4, seq_len=48, seed=5, rows_by_tag=True)
+  tokens = dict.fromkeys(shares, 0)
+  for _ in range(3):
+    batch = next(it)
+    assert batch["adapter_ids"].shape == (4,)
+    for r_in, r_seg, tag in zip(batch["inputs"], batch["segment_ids"], batch["adapter_ids"]):
+      for s in np.unique(r_seg[r_seg > 0]):
+        ex = next(e for e in examples if np.array_equal(e["inputs"], r_in[r_seg == s]))
+        assert ex["adapter_ids"][0] == tag  # every example in a row of its own group
+  state = it.get_state()
+  ahead = [next(it) for _ in range(2)]
+  resumed = pipeline.batches([examples], [1.0], rows=4, seq_len=48, seed=5, rows_by_tag=True)
+  resumed.set_state(state)
+  for want in ahead:
+    got = next(resumed)
+    for k in want:
+      np.testing.assert_array_equal(got[k], want[k])
+  for _ in range(60):
+    batch = next(it)
+    for seg, tag in zip(batch["segment_ids"], batch["adapter_ids"]):
+      tokens[int(tag)] += int(np.count_nonzero(seg))
+  total = sum(tokens.values())
+  for tag, share in shares.items():
+    assert abs(tokens[tag] / total - share) < 0.05, (tokens, shares)
+
+
 def bank_config(**mesh):
   c = tiny_config(d_model=64, n_heads=8, n_kv_heads=4, mlp_dim=128, vocab_size=512, vocab_from_tokenizer=False)
   c.data.seq_len = 64
@@ -175,7 +221,8 @@ def bank_config(**mesh):
 def bank_batches():
   c = bank_config()
   sources, weights = build_sources(c, tokenizer(c.model.tokenizer), progress=False)
-  it = pipeline.batches(sources, weights, rows=c.train.batch_size, seq_len=c.data.seq_len, seed=3)
+  it = pipeline.batches(sources, weights, rows=c.train.batch_size, seq_len=c.data.seq_len, seed=3,
+                        rows_by_tag=c.lora.rows_by_adapter)  # one group per row, as training packs a bank
   return [next(it) for _ in range(2)]
 
 
@@ -185,7 +232,7 @@ def run_bank(c, devices, batches):
   before = jax.device_get(lora.split(state.params)[1])
   losses = []
   for b in batches:
-    state, m = run.step(state, {k: jax.device_put(v, run.batch_sharding) for k, v in b.items()})
+    state, m = run.step(state, run.put(b))
     losses.append(float(m["loss"]))
   return state, losses, before
 
@@ -196,7 +243,7 @@ def one_device_bank(bank_batches):
 
 
 def test_training_moves_only_the_adapters_and_keeps_the_base_bitwise(bank_batches, one_device_bank):
-  assert set(np.unique(bank_batches[0]["adapter_ids"][bank_batches[0]["segment_ids"] > 0])) == set(range(5))
+  assert set(np.concatenate([b["adapter_ids"] for b in bank_batches])) == set(range(5))
   state, losses, before = one_device_bank
   adapters, base = lora.split(jax.device_get(state.params))
   for b, a in zip(jax.tree.leaves(before), jax.tree.leaves(base)):

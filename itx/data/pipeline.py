@@ -17,11 +17,13 @@ seed s + 1 would replay seed s's order one epoch later, and the study's seeds wo
 
 A batch is a dict of [rows, seq_len] arrays: inputs, targets, weights (1.0 on target tokens),
 segment_ids (0 = padding; 1, 2, ... the examples of a packed row) and positions (per segment);
-plus adapter_ids (each token's adapter, 0 on padding) when the sources carry them.
+plus adapter_ids (each token's adapter, 0 on padding) when the sources carry them, or [rows], each
+row's, when rows are packed by adapter (`rows_by_tag`).
 """
 
 from __future__ import annotations
 
+import functools
 import sys
 import threading
 
@@ -37,9 +39,13 @@ PACKING_BINS = 128
 TAG_FIELD = "adapter_ids"  # optional: each token's adapter (itx.data.tokenized)
 
 
-def batch_fields(tagged: bool) -> tuple[str, ...]:
-  """The fields of a batch (with adapter_ids when the examples carry them)."""
-  return BATCH_FIELDS + ((TAG_FIELD,) if tagged else ())
+def batch_fields(tagged: bool, rows_by_tag: bool = False) -> dict[str, int]:
+  """field -> rank of a batch's fields: [rows, seq_len] each, plus adapter_ids when the examples
+  carry them ([rows] with `rows_by_tag`)."""
+  out = dict.fromkeys(BATCH_FIELDS, 2)
+  if tagged:
+    out[TAG_FIELD] = 1 if rows_by_tag else 2
+  return out
 
 
 def pad_example(example: dict, seq_len: int) -> dict:
@@ -135,20 +141,63 @@ def mixture(sources, weights, *, shuffle: bool, seed: int, process_index: int = 
   return grain.MapDataset.mix(datasets, weights=[w / sum(weights) for w in weights])
 
 
+def tag_shares(sources, weights) -> dict[int, float]:
+  """tag -> its share of the tokens in the mixture's stream (sources mixed by example, as `mixture`
+  mixes them): sum over sources of weight_i * (tag's tokens in source i / examples in source i)."""
+  total: dict[int, float] = {}
+  for src, w in zip(sources, weights):
+    if hasattr(src, "offsets"):  # a TokenizedSource: the tag of each example's first token
+      starts = src.offsets[:-1]
+      tags, lengths = src.arrays[TAG_FIELD][starts], np.diff(src.offsets)
+    else:
+      tags = np.asarray([ex[TAG_FIELD][0] for ex in src])
+      lengths = np.asarray([len(ex["inputs"]) for ex in src])
+    for tag in np.unique(tags):
+      total[int(tag)] = total.get(int(tag), 0.0) + w / sum(weights) * lengths[tags == tag].sum() / len(src)
+  norm = sum(total.values())
+  return {tag: v / norm for tag, v in sorted(total.items())}
+
+
+def _rows(it: grain.IterDataset, *, rows: int, seq_len: int, packing: bool, num_packing_bins: int, seed: int,
+          tagged: bool) -> grain.IterDataset:
+  """Examples -> [seq_len] rows, packed (best-fit) or one example per row."""
+  if not packing:
+    return it.map(functools.partial(pad_example, seq_len=seq_len))
+  lengths = {k: seq_len for k in ("inputs", "targets", "weights") + ((TAG_FIELD,) if tagged else ())}
+  it = grain.experimental.BestFitPackIterDataset(
+      it, length_struct=lengths, num_packing_bins=packing_bins(rows, num_packing_bins), seed=seed, shuffle_bins=True)
+  return it.map(_from_packed)
+
+
+def _has_tag(tag: int, example: dict) -> bool:
+  return int(example[TAG_FIELD][0]) == tag
+
+
+def _row_tag(tag: int, row: dict) -> dict:
+  return dict(row, **{TAG_FIELD: np.int32(tag)})
+
+
 def batches(sources, weights, *, rows: int, seq_len: int, packing: bool = True, num_packing_bins: int = 0,
-            shuffle: bool = True, seed: int = 0, process_index: int = 0, process_count: int = 1):
-  """This host's iterator of batches with `rows` rows (the global batch / process_count)."""
+            shuffle: bool = True, seed: int = 0, process_index: int = 0, process_count: int = 1,
+            rows_by_tag: bool = False):
+  """This host's iterator of batches with `rows` rows (the global batch / process_count).
+
+  rows_by_tag (tagged sources): every row holds examples of one tag only, and the batch's
+  adapter_ids is [rows], the tag of each row (a LoRA bank then costs what one adapter does: see
+  itx.models.lora). Each tag's examples are packed apart and the tags' rows mixed by their share of
+  the tokens (`tag_shares`), so the stream's proportions are those of mixed rows."""
   ds = mixture(sources, weights, shuffle=shuffle, seed=seed, process_index=process_index,
                process_count=process_count)
-  it = ds.to_iter_dataset()
-  if packing:
-    lengths = {k: seq_len for k in ("inputs", "targets", "weights")}
-    if any(len(src) and TAG_FIELD in src[0] for src in sources):
-      lengths[TAG_FIELD] = seq_len
-    it = grain.experimental.BestFitPackIterDataset(
-        it, length_struct=lengths, num_packing_bins=packing_bins(rows, num_packing_bins), seed=seed,
-        shuffle_bins=True)
-    it = it.map(_from_packed)
+  tagged = any(len(src) and TAG_FIELD in src[0] for src in sources)
+  kw = dict(rows=rows, seq_len=seq_len, packing=packing, num_packing_bins=num_packing_bins, seed=seed, tagged=tagged)
+  if rows_by_tag and tagged:
+    shares = tag_shares(sources, weights)
+    # Each tag's stream reads the whole mixture and keeps its own examples: most are skipped by design.
+    options = grain.experimental.DatasetOptions(filter_warn_threshold_ratio=None)
+    streams = [_rows(grain.experimental.WithOptionsIterDataset(
+        ds.to_iter_dataset().filter(functools.partial(_has_tag, tag)), options), **kw).map(
+            functools.partial(_row_tag, tag)) for tag in shares]
+    it = streams[0] if len(streams) == 1 else grain.IterDataset.mix(streams, weights=list(shares.values()))
   else:
-    it = it.map(lambda ex: pad_example(ex, seq_len))
+    it = _rows(ds.to_iter_dataset(), **kw)
   return iter(it.batch(rows, drop_remainder=True))

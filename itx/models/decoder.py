@@ -236,7 +236,8 @@ class DecoderLM(nn.Module):
   def __call__(self, tokens, segment_ids=None, positions=None, cache=None, logit_indices=None, adapter_ids=None):
     """Logits [b, t, vocab] in float32 (or [b, 1, vocab] at `logit_indices` [b]).
 
-    adapter_ids: [b, t] int, the LoRA adapter of each token (see itx.models.lora); None: adapter 0.
+    adapter_ids: [b, t] int, the LoRA adapter of each token (see itx.models.lora), or [b], one per
+    row (cheaper: a bank then costs what one adapter does); None: adapter 0.
 
     cache: None (training), or a decode cache (see `init_cache`); then returns (logits, new cache).
     """
@@ -265,7 +266,7 @@ class DecoderLM(nn.Module):
                           preferred_element_type=jnp.float32)
     else:
       head_ids = adapter_ids
-      if adapter_ids is not None and logit_indices is not None:
+      if adapter_ids is not None and adapter_ids.ndim == 2 and logit_indices is not None:
         head_ids = jnp.take_along_axis(adapter_ids, logit_indices[:, None], axis=1)
       logits = self.lm_head(x, head_ids)
     logits = constrain(logits, ("activation_batch", "activation_length", "activation_vocab")).astype(jnp.float32)

@@ -3,16 +3,21 @@
 A projection y = x W whose parameter path matches `LoraSpec.targets` gains
   y += s * ((x A[g]) B[g])        s = alpha / rank   (rsLoRA: alpha / sqrt(rank))
 with A [n_adapters, in..., rank] and B [n_adapters, rank, out...] (B starts at zero, so an
-adapted model starts as its base). g is the adapter of each token: `adapter_ids` [b, t] (every
-token adapter 0 when None; -1 = no adapter, the base alone), so packed rows may mix adapters and
-one decoding batch may answer for several.
+adapted model starts as its base). g is the adapter: `adapter_ids` [b, t], one per token (every
+token adapter 0 when None; -1 = no adapter, the base alone), or [b], one per row.
 
-The bank is evaluated as one matmul over all adapters' ranks followed by a one-hot mask in rank
-space, then one matmul back. It has no data-dependent shapes, and on CPU it is compute-bound: each
-token pays for all n adapters' ranks (11 x 16 = 176 here), so a bank costs more than one adapter.
-Measured with benchmarks/lora_throughput.py (4 layers, d_model 512, 8 x 256 tokens, rank 16, 11
-adapters, rows of 4 examples of random groups; bank tokens/s over one adapter's, 2 shared cores)
-and a micro-benchmark of the seven projections' LoRA forward + backward (one layer, 2048 tokens):
+Per row (what training a bank uses by default: the pipeline packs each row with one group's
+examples, `lora.rows_by_adapter`; and what decoding uses, one adapter per answer): each row's A and
+B are gathered once and applied by batched matmuls, so a bank costs what one adapter does:
+benchmarks/lora_throughput.py (4 layers, d_model 512, 8 x 256 tokens, rank 16, 11 adapters, 2
+shared cores) gives bank / one adapter 1.09 in tokens/s, and packing by group fills rows as fully
+as mixed packing (95.6% vs 95.5% of a LIMA-like mix at 256 tokens).
+
+Per token (rows that mix groups: `lora.rows_by_adapter=False`, or a caller's [b, t] ids): all
+adapters' down-projections in one matmul over the stacked ranks, a one-hot mask in rank space, one
+matmul back. Every token pays for all n adapters' ranks (11 x 16 = 176 here): 0.78 of one adapter.
+Forms tried to make mixed rows cheaper (micro-benchmark: the seven projections' LoRA forward +
+backward, one layer, 2048 tokens), none better:
   this dense form                                   0.77, 0.76; micro 130-145 ms (one adapter 25)
   A as one [in, n*r] matrix, B as [n*r, out]        micro same as dense (XLA already emits GEMMs)
   tokens sorted by id + `jax.lax.ragged_dot`        micro 850 ms: XLA:CPU expands it densely
@@ -22,10 +27,9 @@ and a micro-benchmark of the seven projections' LoRA forward + backward (one lay
     most) two adapters they hold, batched matmul    more than two adapters), but inexact otherwise
   the same, falling back to this dense form by a    0.67, 0.78, 0.79: the cond (per projection,
     `lax.cond` on the ids (exact), custom VJP         forward and backward) costs what it saves
-Getting the chunked form's speed exactly needs the choice made once per step, outside the layers
-(e.g. two compiled steps and the data pipeline telling which one a batch needs).
-Parameters carry logical axes
-("adapters", "lora_rank" and the projection's own), so they shard like the kernel they adapt.
+The form is chosen by the ids' rank, a static shape: no data-dependent branch in the layers.
+Parameters carry logical axes ("adapters", "lora_rank" and the projection's own), so they shard
+like the kernel they adapt.
 """
 
 from __future__ import annotations
@@ -108,7 +112,8 @@ def lora_delta(module: nn.Module, spec: LoraSpec, x, adapter_ids, in_axes: tuple
   """s * (x A[g]) B[g] for a projection: called inside the projection's compact __call__, so
   `lora_a` and `lora_b` are parameters of that projection.
 
-  x: [b, t, in...]; adapter_ids: [b, t] int or None. Returns [b, t, out...] in `dtype`.
+  x: [b, t, in...]; adapter_ids: [b, t] int (each token's adapter), [b] int (each row's: the
+  per-row form) or None. Returns [b, t, out...] in `dtype`.
   """
   n_in = len(in_axes)
   in_shape = tuple(x.shape[x.ndim - n_in:])
@@ -124,6 +129,8 @@ def lora_delta(module: nn.Module, spec: LoraSpec, x, adapter_ids, in_axes: tuple
     keep = jax.random.bernoulli(module.make_rng("dropout"), 1.0 - spec.dropout, x.shape)
     x = jnp.where(keep, x / (1.0 - spec.dropout), 0).astype(dtype)
   x_axes = tuple(range(x.ndim - n_in, x.ndim))
+  if adapter_ids is not None and adapter_ids.ndim == 1:
+    return _row_delta(x, a, b, adapter_ids, x_axes, n_in, spec.scale, dtype)
   # [b, t, n, r]: every adapter's down-projection in one matmul.
   h = jax.lax.dot_general(x, a.astype(dtype), ((x_axes, tuple(range(1, n_in + 1))), ((), ())))
   if adapter_ids is not None or n > 1:
@@ -131,6 +138,20 @@ def lora_delta(module: nn.Module, spec: LoraSpec, x, adapter_ids, in_axes: tuple
     h = h * jax.nn.one_hot(ids, n, dtype=dtype)[..., None]  # id -1 (or out of range): no adapter
   y = jax.lax.dot_general(h, b.astype(dtype), (((2, 3), (0, 1)), ((), ())))
   return y * jnp.asarray(spec.scale, dtype)
+
+
+def _row_delta(x, a, b, row_ids, x_axes, n_in, scale, dtype):
+  """The per-row form: row i's A and B gathered once ([b, in..., r], [b, r, out...]) and applied
+  by batched matmuls, so a bank costs what one adapter does."""
+  n = a.shape[0]
+  valid = (row_ids >= 0) & (row_ids < n)  # -1 (or out of range): no adapter, as in the dense form
+  ids = jnp.where(valid, row_ids, 0)
+  a_rows = jnp.take(a, ids, axis=0).astype(dtype)
+  b_rows = jnp.take(b, ids, axis=0).astype(dtype)
+  h = jax.lax.dot_general(x, a_rows, ((x_axes, tuple(range(1, n_in + 1))), ((0,), (0,))))  # [b, t, r]
+  h = h * valid[:, None, None].astype(dtype)
+  y = jax.lax.dot_general(h, b_rows, (((2,), (1,)), ((0,), (0,))))
+  return y * jnp.asarray(scale, dtype)
 
 
 def adapter_paths(params) -> list[str]:

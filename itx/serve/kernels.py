@@ -105,7 +105,7 @@ class Kernels:
   def _apply(self, params, tokens, segments, positions, adapters, **kw):
     """The network on [B, T] tokens, each row with its LoRA adapter (adapters [B]; ignored without LoRA)."""
     return self.model.apply({"params": params}, tokens, segments, positions,
-                            adapter_ids=jnp.broadcast_to(adapters[:, None], tokens.shape), **kw)
+                            adapter_ids=adapters, **kw)
 
   def _prefill_fn(self, params, cache, tokens, lengths, slots, adapters, s):
     b, p = tokens.shape

@@ -183,7 +183,8 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool | N
   local_rows = c.train.batch_size // hosts
   data_iter = pipeline.batches(
       sources, weights, rows=c.train.batch_size, seq_len=c.data.seq_len, packing=c.data.packing,
-      num_packing_bins=c.data.num_packing_bins, shuffle=c.data.shuffle, seed=c.data.seed)
+      num_packing_bins=c.data.num_packing_bins, shuffle=c.data.shuffle, seed=c.data.seed,
+      rows_by_tag=config_lib.rows_by_adapter(c))
 
   is_lora = run.model_cfg.lora is not None
   start = Checkpointer(workdir, c.checkpoint).latest_step()
@@ -222,7 +223,7 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool | N
       global_batch = next(data_iter)
       local = {k: v[host * local_rows:(host + 1) * local_rows] for k, v in global_batch.items()}
       window_tokens += float(np.count_nonzero(global_batch["segment_ids"]))
-      batch = {k: jax.make_array_from_process_local_data(run.batch_sharding, v) for k, v in local.items()}
+      batch = {k: jax.make_array_from_process_local_data(run.batch_shardings[k], v) for k, v in local.items()}
       state, metrics = run.step(state, batch)
       if unchecked:  # the previous step has finished (or nearly): checking it costs no overlap
         _check_finite(*unchecked)

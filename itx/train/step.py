@@ -16,7 +16,6 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from itx.data.pipeline import BATCH_FIELDS
 from itx.sharding import replicated
 from itx.train.objectives import Objective, next_token_loss
 from itx.train.optim import merge, trainable_part
@@ -63,11 +62,11 @@ def grads_and_loss(params, mask, model, batch, grad_accum: int, objective: Objec
 
 
 def make_train_step(model: nn.Module, tx: optax.GradientTransformation, schedule, *, grad_accum: int,
-                    mesh, rules, shardings: TrainState, batch_sharding, mask=None,
-                    objective: Objective = next_token_loss, batch_fields=None, dropout_seed: int | None = None):
+                    mesh, rules, shardings: TrainState, batch_shardings: dict, mask=None,
+                    objective: Objective = next_token_loss, dropout_seed: int | None = None):
   """A jit-compiled `step(state, batch) -> (state, metrics)` with explicit shardings; the input
-  state is donated. mask: the trainable mask (None: everything trains); batch_fields: the batch's
-  keys (default itx.data.pipeline.BATCH_FIELDS); dropout_seed: turns dropout on, with a key that
+  state is donated. mask: the trainable mask (None: everything trains); batch_shardings: field ->
+  sharding of the batch's arrays; dropout_seed: turns dropout on, with a key that
   depends only on the seed and the step (so a resumed run draws the same masks)."""
 
   def step(state: TrainState, batch: dict):
@@ -83,8 +82,6 @@ def make_train_step(model: nn.Module, tx: optax.GradientTransformation, schedule
                "grad_norm": optax.tree.norm(grads), "learning_rate": schedule(state.step)}
     return TrainState(step=state.step + 1, params=params, opt_state=opt_state), metrics
 
-  fields = batch_fields or BATCH_FIELDS
-  batch_shardings = {k: batch_sharding for k in fields}
   jitted = jax.jit(step, in_shardings=(shardings, batch_shardings), out_shardings=(shardings, replicated(mesh)),
                    donate_argnums=0)
 
