@@ -6,16 +6,18 @@ with A [n_adapters, in..., rank] and B [n_adapters, rank, out...] (B starts at z
 adapted model starts as its base). g is the adapter: `adapter_ids` [b, t], one per token (every
 token adapter 0 when None; -1 = no adapter, the base alone), or [b], one per row.
 
-Per row (what training a bank uses by default: the pipeline packs each row with one group's
-examples, `lora.rows_by_adapter`; and what decoding uses, one adapter per answer): each row's A and
-B are gathered once and applied by batched matmuls, so a bank costs what one adapter does:
+Per row (one adapter; a bank in training by default, the pipeline packing each row with one group's
+examples, `lora.rows_by_adapter`; decoding, one adapter per answer): each row's A and B are
+gathered once and applied by batched matmuls, so a bank costs what one adapter does.
 benchmarks/lora_throughput.py (4 layers, d_model 512, 8 x 256 tokens, rank 16, 11 adapters, 2
-shared cores) gives bank / one adapter 1.09 in tokens/s, and packing by group fills rows as fully
-as mixed packing (95.6% vs 95.5% of a LIMA-like mix at 256 tokens).
+shared cores): bank / one adapter 1.02 in tokens/s; packing by group fills rows as fully as mixed
+packing (95.6% vs 95.5% of a LIMA-like mix at 256 tokens). One adapter is itself 12% faster this
+way than by the dense form below (1,525 vs 1,358 tokens/s: XLA:CPU's batched matmuls).
 
 Per token (rows that mix groups: `lora.rows_by_adapter=False`, or a caller's [b, t] ids): all
 adapters' down-projections in one matmul over the stacked ranks, a one-hot mask in rank space, one
-matmul back. Every token pays for all n adapters' ranks (11 x 16 = 176 here): 0.78 of one adapter.
+matmul back. Every token pays for all n adapters' ranks (11 x 16 = 176 here): 0.67-0.78 of one
+adapter.
 Forms tried to make mixed rows cheaper (micro-benchmark: the seven projections' LoRA forward +
 backward, one layer, 2048 tokens), none better:
   this dense form                                   0.77, 0.76; micro 130-145 ms (one adapter 25)
@@ -129,6 +131,8 @@ def lora_delta(module: nn.Module, spec: LoraSpec, x, adapter_ids, in_axes: tuple
     keep = jax.random.bernoulli(module.make_rng("dropout"), 1.0 - spec.dropout, x.shape)
     x = jnp.where(keep, x / (1.0 - spec.dropout), 0).astype(dtype)
   x_axes = tuple(range(x.ndim - n_in, x.ndim))
+  if adapter_ids is None and n == 1:
+    adapter_ids = jnp.zeros(x.shape[:1], jnp.int32)
   if adapter_ids is not None and adapter_ids.ndim == 1:
     return _row_delta(x, a, b, adapter_ids, x_axes, n_in, spec.scale, dtype)
   # [b, t, n, r]: every adapter's down-projection in one matmul.
