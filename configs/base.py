@@ -63,7 +63,9 @@ def get_config() -> ml_collections.ConfigDict:
       # name -> source. `path`: a file, directory or glob (JSONL, JSON, Parquet) or builtin:NAME;
       # `kind`: instruction (alpaca or chat records) | text (documents, every token a target);
       # `weight`: the source's fraction of the final example stream (weights are normalised);
-      # optional `max_examples`: a fixed random subset of that many examples (0: all).
+      # optional `max_examples`: a fixed random subset of that many examples (0: all);
+      # optional `where`: only the records whose fields hold the given values, e.g. "group=german" or
+      # "group=german,american;language=EN" (itx/data/selection.py); applied before max_examples.
       sources=ml_collections.ConfigDict({
           "train": ml_collections.ConfigDict(dict(path="builtin:toy", kind="instruction", weight=1.0)),
       }),
@@ -77,7 +79,7 @@ def get_config() -> ml_collections.ConfigDict:
       shuffle=True,
       seed=0,
       # Held-out sources scored every train.eval_every steps (itx/train/validation.py): name ->
-      # {path, kind[, max_examples]}, paths as in `sources`; no weight. Empty: no validation.
+      # {path, kind[, max_examples, where]}, paths as in `sources`; no weight. Empty: no validation.
       eval_sources=ml_collections.ConfigDict(),
       eval_tags=("language", "group"),  # record fields whose values get their own validation loss
   ))

@@ -1,7 +1,18 @@
 """The opinion study's conditions: how a model is told which group to answer as. Each is data (which
 chat file: itx.data.groups' system-prompt conditions), how it is asked at evaluation (group named in
-the prompt or not) and, for the adapter conditions, the `config.lora` fields: a condition is a
-config, never a code path."""
+the prompt or not) and, for the adapter conditions, the `config.lora` fields and whether the
+groups' adapters train in one job (`bank`) or in a run each (`lora`, experiments/opinion_adapters.py).
+
+  pooled       every group's chats, no group named: one "average" model
+  tag          the group named in the system prompt (OpinionGPT's first release)
+  tag_en_only  the group named in English chats only; asked tagged in every language
+  lora         one LoRA adapter per group, each trained in a run of its own on its group's chats only
+               (OpinionGPT's public adapters; steps_g = max(1, round(sft_steps * share_g)), share_g
+               the group's share of the training examples: about the examples its adapter sees in
+               the bank), stacked into one bank checkpoint; the adapter, not the prompt, names the group
+  bank         the same eleven adapters trained together in one job: every example routed to its
+               group's adapter (`lora.route_by=group`); no group in the prompt
+"""
 
 from __future__ import annotations
 
@@ -15,6 +26,7 @@ from itx.data.groups import GROUPS
 # OpinionGPT's public adapters: rank 16, alpha 16, on the seven projections of every layer (the
 # default `lora.targets`).
 LORA = (("rank", 16), ("alpha", 16.0))
+BANK = LORA + (("adapters", GROUPS), ("route_by", "group"))  # one adapter per group, chosen by the record's group
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,10 +35,14 @@ class Condition:
   tagged: bool                  # the group named in the evaluation prompt
   lora: tuple = ()              # (field, value) of config.lora; () : full fine-tuning
   routed: bool = False          # each example (and each decoded row) uses its group's adapter
+  separate: bool = False        # routed: each group's adapter trained in a run of its own, then stacked
 
   @property
   def description(self) -> str:
-    how = "adapter per group" if self.routed else ("group in the prompt" if self.tagged else "no group")
+    how = "group in the prompt" if self.tagged else "no group"
+    if self.routed:
+      how = "adapter per group, " + ("each trained alone on its group's data" if self.separate else
+                                     "all trained in one job")
     return f"{self.data} data, {how}" + (", LoRA on a frozen base" if self.lora else "")
 
 
@@ -34,8 +50,8 @@ CONDITIONS = {
     "pooled": Condition(data="pooled", tagged=False),
     "tag": Condition(data="tag", tagged=True),
     "tag_en_only": Condition(data="tag_en_only", tagged=True),
-    "lora": Condition(data="tag", tagged=True, lora=LORA),
-    "bank": Condition(data="pooled", tagged=False, routed=True, lora=LORA + (("adapters", GROUPS), ("route_by", "group"))),
+    "lora": Condition(data="pooled", tagged=False, routed=True, separate=True, lora=BANK),
+    "bank": Condition(data="pooled", tagged=False, routed=True, lora=BANK),
 }
 
 

@@ -15,8 +15,10 @@ On a cluster, one scheduler job per cell, then one for the tables (as experiment
 
 Conditions (experiments/opinion_conditions.py): pooled (no group anywhere), tag (the group named in
 the system prompt), tag_en_only (named in English chats only; asked tagged in every language),
-lora (tag data, a LoRA adapter on the frozen base) and bank (one LoRA adapter per group, each
-example routed to its group's adapter, no group in the prompt).
+lora (one LoRA adapter per group on the frozen base, each trained in a run of its own on its group's
+chats, in runs/CELL/groups/GROUP, then stacked into one bank: experiments/opinion_adapters.py) and
+bank (the same adapters trained together in one job, each example routed to its group's adapter).
+Neither adapter condition names the group in the prompt: the adapter answering does.
 
 Per condition and group: group recoverability (a classifier fitted on the held-out reference
 answers names the group of each generated answer: macro accuracy against chance 1/11, confusion
@@ -37,7 +39,7 @@ import types
 
 import ml_collections
 
-from experiments import grid, opinion_conditions, opinion_tables, opinion_tasks
+from experiments import grid, opinion_adapters, opinion_conditions, opinion_tables, opinion_tasks
 from experiments.grid import BASE
 from experiments.opinion_conditions import CONDITIONS
 from itx import results
@@ -269,9 +271,12 @@ def run_cell(preset: Preset, condition: str, seed: int, out_dir: str, args) -> d
   start = time.time()
   c = condition_config(preset, condition, seed, out_dir, args)
   print(f"== {condition}, seed {seed}: instruction tuning ({workdir})", flush=True)
-  train(c, workdir)
-  run = load_run(workdir, mesh_overrides=local_mesh())
   cond = CONDITIONS[condition]
+  if cond.separate:
+    opinion_adapters.train_per_group(c, workdir)
+  else:
+    train(c, workdir)
+  run = load_run(workdir, mesh_overrides=local_mesh())
   questions, references = evaluation_data(preset, args)
   items = evaluation_items(questions, languages=preset.eval_languages, tagged=cond.tagged,
                            max_questions=preset.eval_questions)

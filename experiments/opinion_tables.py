@@ -139,7 +139,7 @@ def format_task_table(rows: list[dict], conditions, base_tasks: dict | None, jud
                        and r["language"] == l and r["group"] == ALL])[0] for l in languages}
     if any(not math.isnan(v) for v in got.values()):
       scores[c] = got
-  lines = [f"task score: {judge}, per language (mean over seeds; bank: mean over its adapters)",
+  lines = [f"task score: {judge}, per language (mean over seeds; lora and bank: mean over their adapters)",
            f"{'':<12} " + " ".join(f"{l.upper():>7}" for l in languages) + f" {'mean':>7}"]
   for name, by_lang in scores.items():
     vals = [by_lang.get(l, math.nan) for l in languages]

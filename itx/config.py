@@ -13,6 +13,10 @@ class ConfigError(ValueError):
   pass
 
 
+# The fields of a `data.sources` entry (configs/base.py); `where` is itx.data.selection's.
+SOURCE_FIELDS = ("path", "kind", "weight", "max_examples", "where")
+
+
 def _choice(value, name: str, options) -> None:
   if value not in options:
     raise ConfigError(f"config.{name}={value!r}: expected one of {tuple(options)}")
@@ -37,6 +41,12 @@ def validate(c: ml_collections.ConfigDict, *, process_count: int = 1) -> None:
     _choice(src.kind, f"data.sources.{name}.kind", ("instruction", "text"))
     if not src.weight > 0:
       raise ConfigError(f"config.data.sources.{name}.weight={src.weight}: must be positive")
+    unknown = sorted(set(src) - set(SOURCE_FIELDS))
+    if unknown:
+      raise ConfigError(f"config.data.sources.{name}: unknown field(s) {unknown} (expected some of {SOURCE_FIELDS})")
+    if not isinstance(src.get("where", ""), str):
+      raise ConfigError(f"config.data.sources.{name}.where={src.where!r}: expected a string "
+                        "'FIELD=VALUE[,VALUE...][;FIELD=...]' (itx.data.selection)")
     if src.get("max_examples", 0) < 0:
       raise ConfigError(f"config.data.sources.{name}.max_examples={src.max_examples}: must be 0 (all) or positive")
   _choice(c.eval.judge, "eval.judge", ("rule", "http"))

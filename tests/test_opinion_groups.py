@@ -5,13 +5,14 @@ analysis notebook on that folder, the paper preset's configs, and the LLM judge 
 an OpenAI-compatible endpoint (a local fake server) with resumable judgment files."""
 
 import ast
+import collections
 import os
 import re
 
 import numpy as np
 import pytest
 
-from experiments import grid, opinion_groups as og, opinion_tables
+from experiments import grid, opinion_adapters, opinion_groups as og, opinion_tables
 from helpers import ChatEndpoint
 from itx import config as config_lib
 from itx.data.groups import GROUPS
@@ -85,8 +86,19 @@ def test_smoke_study_tables_hold_every_group_and_pooled_names_one_group_per_ques
   bank_cfg = restore_config(grid.read_cell(out, "bank", 0)["workdir"])
   assert tuple(tag_cfg["data"]["groups"]) == GROUPS and tuple(bank_cfg["lora"]["adapters"]) == GROUPS
   assert bank_cfg["lora"]["route_by"] == "group" and bank_cfg["lora"]["rank"] == 16
-  lora_cfg = restore_config(grid.read_cell(out, "lora", 0)["workdir"])  # one adapter, the group in the prompt
-  assert lora_cfg["lora"]["rank"] == 16 and tuple(lora_cfg["data"]["groups"]) == GROUPS
+  # lora: a bank stacked from eleven runs, each one adapter named after its group, trained on that
+  # group's chats only for its share of the steps (the pooled file's records counted here)
+  lora_dir = grid.read_cell(out, "lora", 0)["workdir"]
+  lora_cfg = restore_config(lora_dir)
+  assert tuple(lora_cfg["lora"]["adapters"]) == GROUPS and lora_cfg["lora"]["route_by"] == "group"
+  assert lora_cfg["lora"]["rank"] == 16 and not lora_cfg["data"].get("groups")  # no group in the prompt
+  pooled_file = lora_cfg["data"]["sources"]["train"]["path"]
+  counts = collections.Counter(r["group"] for r in read_jsonl(pooled_file))
+  for g in GROUPS:
+    run_cfg = restore_config(opinion_adapters.group_dir(lora_dir, g))
+    assert tuple(run_cfg["lora"]["adapters"]) == (g,) and run_cfg["data"]["sources"]["train"]["where"] == f"group={g}"
+    share = counts[g] / sum(counts.values())
+    assert run_cfg["train"]["steps"] == max(1, round(og.PRESETS["smoke"].sft_steps * share))
   assert all(f"--run={c}=" in res["serve_command"] for c in og.PRESETS["smoke"].conditions)
   # a finished cell is not run again, and --collect rebuilds the same tables from the cell files
   assert og.run_cell(og.PRESETS["smoke"], "tag", 0, out, None) == grid.read_cell(out, "tag", 0)
@@ -123,6 +135,14 @@ def test_paper_preset_configs_are_valid_phi3_lora_on_reddit():
     paths = [f"layers/attn/{x}_proj/kernel" for x in "qkvo"] + [f"layers/mlp/{x}_proj/kernel" for x in ("gate", "up", "down")]
     assert all(re.search(c.lora.targets, x) for x in paths) and not re.search(c.lora.targets, "embed/embedding")
   assert (tuple(c.lora.adapters), c.lora.route_by) == (GROUPS, "group")
+  # lora: each group's own run reads the pooled Reddit split's records of its group (train and validation)
+  german = opinion_adapters.group_config(c, "german", 182)
+  config_lib.validate(german)
+  assert german.data.sources.train.path == "tfds:reddit_opinions/pooled:train@/data/reddit"
+  assert german.data.sources.train.where == german.data.eval_sources.val.where == "group=german"
+  assert tuple(german.lora.adapters) == ("german",) and german.train.steps == 182 and german.lora.rank == 16
+  assert opinion_adapters.group_steps(2000, {g: 1 / 11 for g in GROUPS[1:]}) == {GROUPS[0]: 1, **{
+      g: 182 for g in GROUPS[1:]}}  # round(2000 / 11); a group without examples still gets one step
   with pytest.raises(ValueError, match="unknown condition 'lorax'"):
     grid.parse_only("lorax", p.conditions, p.seeds, has_base=False)
 

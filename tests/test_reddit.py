@@ -165,3 +165,23 @@ def test_tfds_builder_serves_each_condition(dumps, tmp_path):
   assert [r.messages[1:] for r in pooled] == [r.messages[1:] for r in tag]
   assert {r.meta["group"] for r in german} == {"german"}
   assert builders.prepare("reddit_opinions", "tag", src, data).info.metadata["report"]["records"] == len(expected)
+
+
+def test_a_tfds_source_selected_by_group_is_that_groups_records(dumps, tmp_path, monkeypatch, toy_tokenizer):
+  import ml_collections
+
+  from configs import base
+  from itx.datasets.sources import tokenized_source
+  monkeypatch.setenv("ITX_TFDS_DATA_DIR", str(tmp_path / "tfds"))
+  spec = f"tfds:reddit_opinions/pooled:train@{os.path.dirname(dumps[0])}"
+  data_cfg = base.get_config().data
+  data_cfg.seq_len = 512
+
+  def tokenized(**where):
+    cfg = ml_collections.ConfigDict(dict(path=spec, kind="instruction", weight=1.0, **where))
+    return tokenized_source("reddit", cfg, data_cfg, toy_tokenizer, progress=False, tag_fields=("group",))
+
+  pooled, german = tokenized(), tokenized(where="group=german")
+  assert 0 < len(german) < len(pooled) and set(german.tags["group"]) == {"german"}
+  assert [german[i]["inputs"].tolist() for i in range(len(german))] == [
+      pooled[i]["inputs"].tolist() for i in range(len(pooled)) if pooled.tags["group"][i] == "german"]

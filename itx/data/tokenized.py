@@ -25,6 +25,7 @@ from itx.data import cache
 from itx.data.chat import ExampleError, render_record, text_windows, to_training_example
 from itx.data.jsonl import RecordError
 from itx.data.records import ReadStats, Record
+from itx.data.selection import select
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +62,10 @@ def _tokenizer_hash(tok) -> str:
 
 def tokenize_source(name: str, read: Callable[[ReadStats], list[Record]], fingerprint, *, kind: str, data_cfg,
                     tok, progress: bool = True, tag_fields: tuple[str, ...] = (),
-                    route: tuple[str, tuple[str, ...]] | None = None) -> TokenizedSource:
+                    route: tuple[str, tuple[str, ...]] | None = None, where: str = "") -> TokenizedSource:
   """The examples of one source, tokenized once and cached.
+
+  where: only the records this selection keeps (itx.data.selection, e.g. "group=german").
 
   route: (record field, names): each example carries, on every token, the index in `names` of its
   record's value of that field (`adapter_ids`; e.g. the LoRA adapter of its group). A record
@@ -80,10 +83,12 @@ def tokenize_source(name: str, read: Callable[[ReadStats], list[Record]], finger
     settings["tags"] = list(tag_fields)
   if route is not None:
     settings["route"] = [route[0], list(route[1])]
+  if where:
+    settings["where"] = where
   entry = os.path.join(cache.cache_root(), "tokenized", f"{name}-{cache.settings_hash(settings)}")
   if not os.path.isdir(entry):
     with cache.atomic_dir(entry) as tmp:
-      _tokenize_into(tmp, name, read, data_cfg, tok, progress, tag_fields, route)
+      _tokenize_into(tmp, name, read, data_cfg, tok, progress, tag_fields, route, where)
   with open(os.path.join(entry, "stats.json")) as f:
     stats = json.load(f)
   tags = {}
@@ -116,9 +121,13 @@ def route_index(rec: Record, route: tuple[str, tuple[str, ...]]) -> int:
   return names.index(value)
 
 
-def _tokenize_into(out_dir, name, read_records, data_cfg, tok, progress, tag_fields=(), route=None):
+def _tokenize_into(out_dir, name, read_records, data_cfg, tok, progress, tag_fields=(), route=None, where=""):
   read = ReadStats()
   records = read_records(read)
+  unselected = 0
+  if where:
+    records = select(records, where, source=name, skip_invalid=data_cfg.skip_invalid, stats=read)
+    unselected, read.read = read.read - len(records), len(records)
   examples, skipped, errors = [], 0, list(read.first_errors)
   split_documents = windows = truncated = truncated_targets = 0
   seq_len = data_cfg.seq_len
@@ -168,6 +177,8 @@ def _tokenize_into(out_dir, name, read_records, data_cfg, tok, progress, tag_fie
                skipped_examples=skipped, split_documents=split_documents, document_windows=windows,
                truncated_examples=truncated, truncated_target_tokens=truncated_targets,
                tokens=int(lengths.sum()), target_tokens=int(arrays["weights"].sum()), first_errors=errors)
+  if where:  # records: those selected; unselected_records: valid ones the selection left out
+    stats.update(where=where, unselected_records=unselected)
   with open(os.path.join(out_dir, "stats.json"), "w") as f:
     json.dump(stats, f, indent=1)
   if tag_fields:

@@ -18,6 +18,7 @@ from itx import config as config_lib
 from itx import worlds
 from itx.data.chat import load_tokenizer
 from itx.data.records import ReadStats, Record, read_records, resolve_files
+from itx.data.selection import parse_where
 from itx.data.tokenized import TokenizedSource, sample_examples, tokenize_source
 
 TFDS_PREFIX = "tfds:"
@@ -55,13 +56,21 @@ def tokenized_source(name: str, src_cfg, data_cfg, tok, *, progress: bool = True
   """One source of `config.data.sources` (or `data.eval_sources`), tokenized once (cached),
   subsampled to `max_examples` (drawn with `sample_seed`, default `data.seed`); tag_fields: record
   meta fields kept per example (see itx.data.tokenized); route: (record field, adapter names) to tag
-  each example with its adapter (a LoRA bank)."""
+  each example with its adapter (a LoRA bank). The source's optional `where` keeps only the records it
+  selects (itx.data.selection)."""
+  where = src_cfg.get("where", "")
+  try:
+    parse_where(where)
+  except ValueError as e:
+    raise config_lib.ConfigError(f"source {name}: {e} (itx.data.selection)") from None
+
   def read(stats: ReadStats) -> list[Record]:
     return read_source(src_cfg.path, src_cfg.kind, skip_invalid=data_cfg.skip_invalid,
                        text_field=data_cfg.text_field, stats=stats)
 
   src = tokenize_source(name, read, fingerprint(src_cfg.path), kind=src_cfg.kind, data_cfg=data_cfg, tok=tok,
-                        progress=progress, tag_fields=tuple(tag_fields), route=route)
+                        progress=progress, tag_fields=tuple(tag_fields), route=route,
+                        where=where)
   src.stats["path"] = src_cfg.path
   seed = data_cfg.seed if sample_seed is None else sample_seed
   return sample_examples(src, src_cfg.get("max_examples", 0), seed)

@@ -11,7 +11,6 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import ml_collections
-import numpy as np
 
 from configs import base as base_config
 from itx import config as config_lib
@@ -20,6 +19,7 @@ from itx.datasets.sources import config_tokenizer
 from itx.hf import config_map, peft
 from itx.models import ModelConfig, lora, network
 from itx.train import frozen_base, optim
+from itx.train.adapter_stack import stack_adapters
 from itx.train.checkpoint import Checkpointer
 from itx.train.state import TrainState, param_shardings
 
@@ -52,12 +52,7 @@ def import_peft(adapters: dict[str, str], hf_base: str, workdir: str, *, config=
   abstract, shardings = param_shardings(network(model_cfg), mesh, ())
   lora.check_targets(model_cfg.lora, abstract)
   parts = [peft.read_peft_adapter(d, model_cfg, one_abstract) for d in adapters.values()]
-
-  def stack(path, *leaves):  # the adapter axis follows the layers axis of scanned parameters
-    axis = 1 if path[0].key == "layers" else 0
-    return jnp.asarray(np.concatenate(leaves, axis=axis))
-
-  adapter_params = jax.tree_util.tree_map_with_path(stack, *parts)
+  adapter_params = stack_adapters(parts)
   with jax.set_mesh(mesh), nn.logical_axis_rules(()):
     base = frozen_base.load_base(c.model.init_from, model_cfg, abstract, shardings)
   params = lora.join(adapter_params, base)

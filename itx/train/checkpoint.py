@@ -10,6 +10,7 @@ the base is read again from there, and checked, whenever the run is restored.
 
 from __future__ import annotations
 
+import logging
 import os
 
 import grain
@@ -17,6 +18,8 @@ import jax
 import orbax.checkpoint as ocp
 
 from itx.models import lora
+
+log = logging.getLogger(__name__)
 
 
 class Checkpointer:
@@ -56,11 +59,15 @@ class Checkpointer:
 
   def restore(self, step: int, abstract_state, shardings, data_iter):
     """Restores the state straight into `shardings` and the iterator in place (with a base: the
-    adapter parameters only; see `saved_base`)."""
+    adapter parameters only; see `saved_base`). A checkpoint written without a data stream
+    (imported or stacked adapters) leaves the iterator at its start."""
     target = _sharded_target(self._saved(abstract_state), self._saved(shardings))
-    out = self.manager.restore(step, args=ocp.args.Composite(
-        state=ocp.args.StandardRestore(target), data=grain.checkpoint.CheckpointRestore(data_iter)))
-    return out.state
+    items = dict(state=ocp.args.StandardRestore(target))
+    if os.path.isdir(os.path.join(self.directory, str(step), "data")):
+      items["data"] = grain.checkpoint.CheckpointRestore(data_iter)
+    else:  # written without a data stream (imported or stacked adapters): training goes on with a fresh one
+      log.warning("%s step %d holds no data-iterator state: the data stream starts afresh", self.directory, step)
+    return self.manager.restore(step, args=ocp.args.Composite(**items)).state
 
   def close(self) -> None:
     self.manager.wait_until_finished()

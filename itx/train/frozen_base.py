@@ -50,10 +50,15 @@ def reference(init_from: str, params) -> dict:
 
 def check(saved: dict, params, init_from: str) -> None:
   """Raises BaseMismatch naming the first tensor that differs from the saved fingerprint."""
-  now = checksums(params)
-  expected = saved["checksums"]
   where = f"the base at {init_from or 'random init'} (model.init_from)"
   trained_on = f"the base these adapters were trained on ({saved['init_from'] or 'random init'})"
+  compare(saved["checksums"], checksums(params), where, trained_on,
+          hint=" Point model.init_from at the base the run was trained on.")
+
+
+def compare(expected: dict, now: dict, where: str, trained_on: str, *, hint: str = "") -> None:
+  """Raises BaseMismatch ("{where} is not {trained_on}: ...") naming the first tensor whose
+  fingerprint (`checksums`) differs beyond float rounding."""
   if sorted(now) != sorted(expected):
     missing = sorted(set(expected) ^ set(now))[:5]
     raise BaseMismatch(f"{where} has other tensors than {trained_on}: {missing}")
@@ -63,7 +68,7 @@ def check(saved: dict, params, init_from: str) -> None:
     if n["shape"] != e["shape"] or abs(n["sum"] - e["sum"]) > tol or abs(n["abs_sum"] - e["abs_sum"]) > tol:
       raise BaseMismatch(
           f"{where} is not {trained_on}: tensor {name} differs (shape {n['shape']} vs {e['shape']}, sum "
-          f"{n['sum']:.6g} vs {e['sum']:.6g}). Point model.init_from at the base the run was trained on.")
+          f"{n['sum']:.6g} vs {e['sum']:.6g}).{hint}")
 
 
 def load_base(init_from: str, model_cfg, abstract_params, shardings, random_params=None):

@@ -145,13 +145,18 @@ def _summary(c, run: Assembled, sources) -> str:
   return "\n".join(lines)
 
 
-def prepare(config: ml_collections.ConfigDict, *, progress: bool = True):
-  """(resolved config, tokenizer, tokenized sources, mixture weights) of a config."""
+def resolve(config: ml_collections.ConfigDict):
+  """(resolved config: architecture of an hf: init, vocabulary of the tokenizer; tokenizer)."""
   tok = config_tokenizer(config)
   hf_dir = config_lib.hf_init_dir(config)
   hf_fields = hf_config_map.model_fields(hf_config_map.read_config(hf_dir),
                                          where=f"{hf_dir}/config.json") if hf_dir else None
-  c = config_lib.resolved(config, vocab_size=len(tok), hf_fields=hf_fields)
+  return config_lib.resolved(config, vocab_size=len(tok), hf_fields=hf_fields), tok
+
+
+def prepare(config: ml_collections.ConfigDict, *, progress: bool = True):
+  """(resolved config, tokenizer, tokenized sources, mixture weights) of a config."""
+  c, tok = resolve(config)
   sources, weights = build_sources(c, tok, progress=progress and jax.process_index() == 0)
   return c, tok, sources, weights
 
