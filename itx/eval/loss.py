@@ -38,8 +38,8 @@ def nll_of_examples(run, examples: list[tuple[np.ndarray, np.ndarray]], *, seq_l
     except NoTargetError:
       keep.append(False)
   adapter = getattr(run, "adapter", None)
-  if adapter is not None:  # a LoRA run: every token through the run's chosen adapter
-    rows = [dict(r, adapter_ids=np.full_like(r["inputs"], adapter)) for r in rows]
+  if adapter is not None:  # a LoRA run: every row through the run's chosen adapter (one id per row)
+    rows = [dict(r, adapter_ids=np.asarray(adapter, np.int32)) for r in rows]
   sums, counts = [], []
   empty = {k: np.zeros_like(v) for k, v in rows[0].items()} if rows else None
   with jax.set_mesh(run.mesh), nn.logical_axis_rules(run.rules):

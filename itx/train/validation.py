@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
-from itx.data.pipeline import pad_example
+from itx.data.pipeline import TAG_FIELD, pad_example
 from itx.config import lora_routing
 from itx.datasets.sources import tokenized_source
 from itx.sharding import replicated
@@ -73,6 +73,8 @@ def eval_sets(c, tok, *, progress: bool = True) -> list[EvalSet]:
                            sample_seed=EVAL_SAMPLE_SEED, route=lora_routing(c))  # a bank scores each group by its adapter
     padded = [pad_example(src[i], c.data.seq_len) for i in range(len(src))]
     rows = {k: np.stack([p[k] for p in padded]) for k in padded[0]}
+    if TAG_FIELD in rows:  # one example a row: its adapter id once per row (the per-row LoRA form)
+      rows[TAG_FIELD] = rows[TAG_FIELD][:, 0]
     out.append(EvalSet(name, rows, dict(src.tags)))
   return out
 
@@ -113,7 +115,7 @@ def score_set(scorer, run, params, es: EvalSet) -> tuple[np.ndarray, np.ndarray]
     batch = {k: _take(v, idx, n) for k, v in es.rows.items()}
     batch["example"] = np.where(idx < n, idx, -1).astype(np.int32)
     batch = {k: jax.make_array_from_process_local_data(
-        run.batch_sharding if k != "example" else _row_sharding(run), v[host * local:(host + 1) * local])
+        run.batch_sharding if v.ndim == 2 else _row_sharding(run), v[host * local:(host + 1) * local])
         for k, v in batch.items()}
     s, w, ex = jax.device_get(scorer(params, batch))
     keep = ex >= 0
