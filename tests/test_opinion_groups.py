@@ -307,3 +307,20 @@ def test_paper_task_score_judges_real_mt_bench_x_per_language(tmp_path):
   # four questions (writing, roleplay, reasoning, math: the last two with gpt-4's reference) x two turns
   assert len(server.prompts) == 2 * 4 * 2
   assert got == {"en": {"all": 3.0}, "de": {"all": 8.0}}
+
+
+def test_seeds_give_the_mean_and_a_student_t_interval_per_condition_and_group():
+  from scipy import stats
+  values = {"tag": [0.20, 0.35, 0.29], "bank": [0.50, 0.58, 0.52]}
+  rows = [{"condition": c, "seed": s, "language": "en", "group": g, "metric": "recoverability", "value": v + 0.01 * i}
+          for c, vs in values.items() for s, v in enumerate(vs) for i, g in enumerate(GROUPS)]
+  matrix = opinion_tables.group_matrix(rows, "recoverability", ("tag", "bank"), "en")
+  for c, vs in values.items():
+    for i, g in enumerate(GROUPS):
+      seeds = np.asarray(vs) + 0.01 * i
+      low, high = stats.t.interval(0.95, len(seeds) - 1, loc=seeds.mean(), scale=stats.sem(seeds))
+      mean, half = matrix[c][g]
+      np.testing.assert_allclose([mean - half, mean + half], [low, high], rtol=1e-9)
+  table = opinion_tables.format_group_table(matrix, "recoverability [EN]")
+  assert re.search(r"^tag\s+0\.280±0\.\d{3}", table.splitlines()[2])
+  assert opinion_tables.mean_ci([0.4])[0] == 0.4 and np.isnan(opinion_tables.mean_ci([0.4])[1])  # one seed: no interval
