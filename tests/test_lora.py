@@ -163,13 +163,16 @@ def test_packed_equals_unpacked_with_groups_mixed_in_a_row():
 
 
 def test_one_adapter_per_row_computes_what_per_token_ids_do():
-  cfg = with_lora(BASE, adapters=("a", "b", "c"))
+  cfg = with_lora(BASE, adapters=("a", "b", "c"), targets=lora.DEFAULT_TARGETS + "|lm_head")
   params = randomize_b(init(cfg))
   tokens = random_tokens((4, 12))
   rows = jnp.asarray([2, 0, -1, 1], jnp.int32)
   per_token = jnp.broadcast_to(rows[:, None], tokens.shape)
   np.testing.assert_allclose(apply_fn(cfg)(params, tokens, rows), apply_fn(cfg)(params, tokens, per_token),
                              rtol=1e-5, atol=1e-6)
+  last = jnp.asarray([11, 5, 7, 3], jnp.int32)  # decoding: logits at one position per row, adapted head
+  at = jax.jit(lambda p, ids: DecoderLM(cfg).apply({"params": p}, tokens, logit_indices=last, adapter_ids=ids))
+  np.testing.assert_allclose(at(params, rows), at(params, per_token), rtol=1e-5, atol=1e-6)
   batch = {"inputs": tokens, "targets": random_tokens((4, 12), seed=1), "weights": np.ones((4, 12), np.float32),
            "segment_ids": np.ones((4, 12), np.int32), "positions": np.broadcast_to(np.arange(12), (4, 12))}
   g_rows, loss_rows, _ = bank_grads(cfg, params, dict(batch, adapter_ids=rows))
@@ -180,32 +183,40 @@ def test_one_adapter_per_row_computes_what_per_token_ids_do():
 
 
 def test_rows_packed_by_adapter_hold_one_group_each_in_the_groups_proportions():
-  examples = tagged_examples(300, 3, np.random.default_rng(4), max_len=30)
-  shares = pipeline.tag_shares([examples], [1.0])
-  it = pipeline.batches([examples], [1.0], rows=4, seq_len=48, seed=5, rows_by_tag=True)
-  tokens = dict.fromkeys(shares, 0)
+  # Two sources mixed 3:1, unbalanced groups of different lengths: the groups' share of the tokens
+  # in rows of one group each must be their share in mixed rows, counted from the mixed stream.
+  rng = np.random.default_rng(4)
+  sources = [tagged_examples(200, 3, rng, max_len=30), tagged_examples(120, 3, rng, max_len=12)]
+  for ex in sources[0][:150]:  # group 2 dominates the first source, with long examples
+    ex["adapter_ids"] = np.full_like(ex["adapter_ids"], 2)
+  kw = dict(rows=8, seq_len=48, seed=5)
+  it = pipeline.batches(sources, [3.0, 1.0], rows_by_tag=True, **kw)
   for _ in range(3):
     batch = next(it)
-    assert batch["adapter_ids"].shape == (4,)
+    assert batch["adapter_ids"].shape == (8,)
     for r_in, r_seg, tag in zip(batch["inputs"], batch["segment_ids"], batch["adapter_ids"]):
       for s in np.unique(r_seg[r_seg > 0]):
-        ex = next(e for e in examples if np.array_equal(e["inputs"], r_in[r_seg == s]))
+        ex = next(e for src in sources for e in src if np.array_equal(e["inputs"], r_in[r_seg == s]))
         assert ex["adapter_ids"][0] == tag  # every example in a row of its own group
   state = it.get_state()
   ahead = [next(it) for _ in range(2)]
-  resumed = pipeline.batches([examples], [1.0], rows=4, seq_len=48, seed=5, rows_by_tag=True)
+  resumed = pipeline.batches(sources, [3.0, 1.0], rows_by_tag=True, **kw)
   resumed.set_state(state)
   for want in ahead:
     got = next(resumed)
     for k in want:
       np.testing.assert_array_equal(got[k], want[k])
-  for _ in range(60):
-    batch = next(it)
-    for seg, tag in zip(batch["segment_ids"], batch["adapter_ids"]):
-      tokens[int(tag)] += int(np.count_nonzero(seg))
-  total = sum(tokens.values())
-  for tag, share in shares.items():
-    assert abs(tokens[tag] / total - share) < 0.05, (tokens, shares)
+
+  def shares(batches, per_row):
+    tokens = np.zeros(3)
+    for b in batches:
+      ids = np.broadcast_to(b["adapter_ids"][:, None], b["segment_ids"].shape) if per_row else b["adapter_ids"]
+      np.add.at(tokens, ids[b["segment_ids"] > 0], 1)
+    return tokens / tokens.sum()
+  mixed = pipeline.batches(sources, [3.0, 1.0], **kw)
+  want = shares([next(mixed) for _ in range(150)], per_row=False)
+  np.testing.assert_allclose(shares([next(it) for _ in range(150)], per_row=True), want, atol=0.03)
+  assert want[2] > 0.5  # the groups are far from equal
 
 
 def bank_config(**mesh):

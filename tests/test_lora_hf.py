@@ -13,6 +13,7 @@ transformers = pytest.importorskip("transformers")
 peft = pytest.importorskip("peft")
 
 from helpers import tiny_config  # noqa: E402
+from itx.config import ConfigError  # noqa: E402
 from itx.hf.adapters import import_peft  # noqa: E402
 from itx.hf.export import export_run  # noqa: E402
 from itx.inference import load_run  # noqa: E402
@@ -55,6 +56,16 @@ def bank_run(tmp_path_factory, hf_base):
   train(bank_config(hf_base), workdir, stop_after=2)  # preempted at step 2, then resumed
   train(bank_config(hf_base), workdir)
   return workdir
+
+
+def test_a_bank_resumes_only_in_the_row_layout_it_was_trained_in(hf_base, bank_run):
+  c = bank_config(hf_base)
+  c.train.steps = 6
+  c.lora.rows_by_adapter = False  # trained with one group per row (the default)
+  before = sorted(os.listdir(bank_run))
+  with pytest.raises(ConfigError, match=r"rows_by_adapter=True .*resume it with --config.lora.rows_by_adapter=True"):
+    train(c, bank_run)
+  assert sorted(os.listdir(bank_run)) == before
 
 
 def itx_logits(run, tokens, adapter):

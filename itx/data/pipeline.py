@@ -155,7 +155,7 @@ def tag_shares(sources, weights) -> dict[int, float]:
     for tag in np.unique(tags):
       total[int(tag)] = total.get(int(tag), 0.0) + w / sum(weights) * lengths[tags == tag].sum() / len(src)
   norm = sum(total.values())
-  return {tag: v / norm for tag, v in sorted(total.items())}
+  return {tag: float(v / norm) for tag, v in sorted(total.items())}
 
 
 def _rows(it: grain.IterDataset, *, rows: int, seq_len: int, packing: bool, num_packing_bins: int, seed: int,
@@ -191,11 +191,16 @@ def batches(sources, weights, *, rows: int, seq_len: int, packing: bool = True, 
   tagged = any(len(src) and TAG_FIELD in src[0] for src in sources)
   kw = dict(rows=rows, seq_len=seq_len, packing=packing, num_packing_bins=num_packing_bins, seed=seed, tagged=tagged)
   if rows_by_tag and tagged:
+    if process_count > 1:  # a host's slice may lack a tag, whose filter would then never return
+      raise ValueError("rows_by_tag reads the global stream (process_count=1): every host draws the "
+                       "same batches and feeds its own rows of them, as itx.train.loop does")
     shares = tag_shares(sources, weights)
     # Each tag's stream reads the whole mixture and keeps its own examples: most are skipped by design.
     options = grain.experimental.DatasetOptions(filter_warn_threshold_ratio=None)
+    # Few reader threads each: the streams together would otherwise hold N x grain's default 16.
+    read = grain.ReadOptions(num_threads=2, prefetch_buffer_size=64)
     streams = [_rows(grain.experimental.WithOptionsIterDataset(
-        ds.to_iter_dataset().filter(functools.partial(_has_tag, tag)), options), **kw).map(
+        ds.to_iter_dataset(read).filter(functools.partial(_has_tag, tag)), options), **kw).map(
             functools.partial(_row_tag, tag)) for tag in shares]
     it = streams[0] if len(streams) == 1 else grain.IterDataset.mix(streams, weights=list(shares.values()))
   else:

@@ -145,6 +145,17 @@ def _summary(c, run: Assembled, sources) -> str:
   return "\n".join(lines)
 
 
+def _check_row_layout(c, workdir: str) -> None:
+  """A bank's rows hold one group each or mix groups (`lora.rows_by_adapter`): the data stream's
+  saved state belongs to one layout, so a run resumes only in the layout it was trained in."""
+  from itx.train.checkpoint import restore_config
+  saved = config_lib.rows_by_adapter(ml_collections.ConfigDict(restore_config(workdir)))
+  if config_lib.lora_routing(c) is not None and saved != config_lib.rows_by_adapter(c):
+    raise config_lib.ConfigError(
+        f"{workdir} was trained with lora.rows_by_adapter={saved} (its data stream's state is of that layout): "
+        f"resume it with --config.lora.rows_by_adapter={saved}")
+
+
 def resolve(config: ml_collections.ConfigDict):
   """(resolved config: architecture of an hf: init, vocabulary of the tokenizer; tokenizer)."""
   tok = config_tokenizer(config)
@@ -193,6 +204,8 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool | N
 
   is_lora = run.model_cfg.lora is not None
   start = Checkpointer(workdir, c.checkpoint).latest_step()
+  if start is not None:
+    _check_row_layout(c, workdir)
   base_ref = None
   if is_lora:  # the base is read from init_from, fresh or resumed; only the adapters are saved
     state, base = _lora_base(c, run, workdir)

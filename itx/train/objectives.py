@@ -26,7 +26,8 @@ def token_nll(logits, targets):
 
 def forward(model: nn.Module, params, batch: dict):
   """Logits [b, t, V] of a batch dict (inputs, segment_ids, positions: [b, t]; optional
-  adapter_ids [b, t], each token's LoRA adapter, and dropout_rng, a key that turns dropout on)."""
+  adapter_ids, each token's LoRA adapter [b, t] or each row's [b], and dropout_rng, a key that
+  turns dropout on)."""
   rngs = {"dropout": batch["dropout_rng"]} if "dropout_rng" in batch else None
   return model.apply({"params": params}, batch["inputs"], batch["segment_ids"], batch["positions"],
                      adapter_ids=batch.get("adapter_ids"), rngs=rngs)
