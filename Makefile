@@ -33,7 +33,7 @@ smoke: $(STAMP)
 # The comparison page is tested in headless Chromium (Debian's chromium and chromium-driver).
 test: $(STAMP)
 	command -v chromedriver >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver)
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q --durations=15 tests
 
 bench: $(STAMP)
 	$(PY) benchmarks/train_throughput.py
