@@ -131,15 +131,13 @@ def lora_delta(module: nn.Module, spec: LoraSpec, x, adapter_ids, in_axes: tuple
     keep = jax.random.bernoulli(module.make_rng("dropout"), 1.0 - spec.dropout, x.shape)
     x = jnp.where(keep, x / (1.0 - spec.dropout), 0).astype(dtype)
   x_axes = tuple(range(x.ndim - n_in, x.ndim))
-  if adapter_ids is None and n == 1:
+  if adapter_ids is None:  # every row adapter 0
     adapter_ids = jnp.zeros(x.shape[:1], jnp.int32)
-  if adapter_ids is not None and adapter_ids.ndim == 1:
+  if adapter_ids.ndim == 1:
     return _row_delta(x, a, b, adapter_ids, x_axes, n_in, spec.scale, dtype)
   # [b, t, n, r]: every adapter's down-projection in one matmul.
   h = jax.lax.dot_general(x, a.astype(dtype), ((x_axes, tuple(range(1, n_in + 1))), ((), ())))
-  if adapter_ids is not None or n > 1:
-    ids = jnp.zeros(x.shape[:2], jnp.int32) if adapter_ids is None else adapter_ids
-    h = h * jax.nn.one_hot(ids, n, dtype=dtype)[..., None]  # id -1 (or out of range): no adapter
+  h = h * jax.nn.one_hot(adapter_ids, n, dtype=dtype)[..., None]  # id -1 (or out of range): no adapter
   y = jax.lax.dot_general(h, b.astype(dtype), (((2, 3), (0, 1)), ((), ())))
   return y * jnp.asarray(spec.scale, dtype)
 

@@ -32,11 +32,15 @@ class Assembled:
   mask: object                    # pytree of bools: which parameters train
   abstract: state_lib.TrainState  # shapes and dtypes
   shardings: state_lib.TrainState
-  batch_sharding: jax.sharding.NamedSharding  # of a [rows, seq_len] field
   step: object                    # step(state, batch) -> (state, metrics)
   mesh: jax.sharding.Mesh
   rules: tuple
   batch_shardings: dict           # field -> sharding: what `step` takes
+
+  @property
+  def batch_sharding(self) -> jax.sharding.NamedSharding:
+    """The sharding of a [rows, seq_len] field."""
+    return self.batch_shardings["inputs"]
 
   def put(self, batch: dict) -> dict:
     """A host's whole batch (one process) on the devices, each field in its sharding."""
@@ -76,13 +80,10 @@ def assemble(c: ml_collections.ConfigDict, mesh, *, objective: Objective | None 
     trainable = lora.PARAM_PATTERN
   mask = optim.trainable_mask(abstract_params, trainable)
   abstract, shardings = state_lib.state_shardings(model, tx, mesh, rules, mask)
-  batch_sharding = sharding.batch_sharding(mesh, rules)
-  routed = config_lib.lora_routing(c) is not None
-  batch_shardings = {k: sharding.batch_sharding(mesh, rules, ndim)
-                     for k, ndim in batch_fields(routed, routed and config_lib.rows_by_adapter(c)).items()}
+  fields = batch_fields(config_lib.lora_routing(c) is not None, config_lib.rows_by_adapter(c))
+  batch_shardings = {k: sharding.batch_sharding(mesh, rules, ndim) for k, ndim in fields.items()}
   step = make_train_step(model, tx, schedule, grad_accum=c.train.grad_accum, mesh=mesh, rules=rules,
                          shardings=shardings, batch_shardings=batch_shardings, mask=mask,
                          objective=objective or objective_of(c),
                          dropout_seed=c.data.seed if model_cfg.lora is not None and model_cfg.lora.dropout > 0 else None)
-  return Assembled(model_cfg, model, tx, schedule, mask, abstract, shardings, batch_sharding, step, mesh, rules,
-                   batch_shardings)
+  return Assembled(model_cfg, model, tx, schedule, mask, abstract, shardings, step, mesh, rules, batch_shardings)
