@@ -68,6 +68,7 @@ class Preset:
   task_languages: tuple[str, ...] = ()  # (): eval_languages
   task_new_tokens: int = 0      # 0: max_new_tokens
   task_weight: float = 0.5      # the base's pre-training: share of polyglot task chats (generated world)
+  task_replay: float = 0.0      # every condition's tuning: share of the base's task chats mixed in (generated world)
 
   @property
   def tasks(self) -> tuple[tuple[str, ...], int, int]:
@@ -80,12 +81,16 @@ ALL = ("pooled", "tag", "lora", "bank", "tag_en_only")
 SMALL = (("d_model", 96), ("n_layers", 3), ("n_heads", 4), ("n_kv_heads", 4), ("mlp_dim", 256))
 PRESETS = {
     # Under 10 minutes on a 2-core CPU from a fresh clone: world, base, every condition, answers, metrics.
-    # English only (threads, chats, questions): a tag model tells the groups apart after ~300 steps.
+    # English only (threads, chats, questions): a bank tells the groups apart after ~300 steps, a tag
+    # model less well (its recoverability, one seed: 0.28 without task replay, 0.14 with it).
     "demo": Preset(conditions=("pooled", "tag", "bank"), seeds=(0,), base_steps=300, sft_steps=300,
                    eval_languages=("en",), eval_questions=0, max_new_tokens=48, train_languages=("en",),
-                   model=SMALL, seq_len=192, batch_size=16, base_lr=4e-3, sft_lr=3e-3),
-    "full": Preset(conditions=ALL, seeds=(0, 1, 2), base_steps=0, sft_steps=0,
-                   eval_languages=STUDY_CODES, eval_questions=0, max_new_tokens=64, world="demo", task_questions=0),
+                   model=SMALL, seq_len=192, batch_size=16, base_lr=4e-3, sft_lr=3e-3, task_replay=0.2),
+    # Every condition, 3 seeds, all five languages: the demo's network and rates, longer (five
+    # languages' threads and chats), 12 questions and 8 task questions per language.
+    "full": Preset(conditions=ALL, seeds=(0, 1, 2), base_steps=1000, sft_steps=400, eval_languages=STUDY_CODES,
+                   eval_questions=12, max_new_tokens=48, model=SMALL, seq_len=192, batch_size=16, base_lr=4e-3,
+                   sft_lr=3e-3, task_replay=0.2, task_questions=8),
     # Phi-3-mini + Reddit: a documented config, sized for accelerators (not run on a CPU).
     "paper": Preset(conditions=("pooled", "tag", "lora", "bank"), seeds=(0,), base_steps=0, sft_steps=2000,
                     eval_languages=("en",), eval_questions=200, max_new_tokens=128, real_data=True, seq_len=512,
@@ -93,7 +98,7 @@ PRESETS = {
     # The whole pipeline, every condition, in about a minute (a tiny network, a few steps): for checking the machinery.
     "smoke": Preset(conditions=ALL, seeds=(0,), base_steps=3, sft_steps=3, eval_languages=("en",),
                     eval_questions=2, max_new_tokens=6, train_languages=("en",), world="tiny", seq_len=128, task_questions=2,
-                    batch_size=8, model=(("d_model", 32), ("n_layers", 1), ("n_heads", 2), ("n_kv_heads", 1),
+                    batch_size=8, task_replay=0.2, model=(("d_model", 32), ("n_layers", 1), ("n_heads", 2), ("n_kv_heads", 1),
                                          ("mlp_dim", 64))),
 }
 
@@ -115,6 +120,26 @@ def _kept(path: str, out: str, languages) -> str:
   return out
 
 
+def _task_chats(preset: Preset, out_dir: str) -> str:
+  """The polyglot task chats of the base's pre-training (in the preset's training languages)."""
+  return _kept(os.path.join(world_dir(preset), "tasks", "limax", "train_limax_EN_DE_FR_IT_ES.jsonl"),
+               os.path.join(out_dir, "data", "tasks.jsonl"), preset.train_languages)
+
+
+def replay_file(preset: Preset, out_dir: str) -> str:
+  """The base's task chats, for mixing into every condition's tuning, each given a group in turn
+  (record i: GROUPS[i % 11]) so that every group's adapter, and every group's own run, replays an
+  equal share. Written once."""
+  from itx.data.groups import GROUPS
+  from itx.data.jsonl import read_jsonl, write_jsonl
+  out = os.path.join(out_dir, "data", "replay.jsonl")
+  if not os.path.exists(out):
+    chats = read_jsonl(_task_chats(preset, out_dir))
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    write_jsonl(out, [{**r, "group": GROUPS[i % len(GROUPS)]} for i, r in enumerate(chats)])
+  return out
+
+
 def base_config(preset: Preset, out_dir: str, args) -> ml_collections.ConfigDict:
   """The base model's config: pre-training on the world's discussion threads and polyglot task chats
   (or, paper, none: the Hugging Face checkpoint is the base)."""
@@ -124,8 +149,7 @@ def base_config(preset: Preset, out_dir: str, args) -> ml_collections.ConfigDict
   c.model.tokenizer = os.path.join(world, "tokenizer")
   c.data.sources.pretrain.path = _kept(os.path.join(world, "pretrain", "pretrain.jsonl"),
                                        os.path.join(out_dir, "data", "pretrain.jsonl"), preset.train_languages)
-  c.data.sources.tasks.path = _kept(os.path.join(world, "tasks", "limax", "train_limax_EN_DE_FR_IT_ES.jsonl"),
-                                    os.path.join(out_dir, "data", "tasks.jsonl"), preset.train_languages)
+  c.data.sources.tasks.path = _task_chats(preset, out_dir)
   c.data.sources.tasks.weight = preset.task_weight
   c.data.sources.pretrain.weight = 1.0 - preset.task_weight
   c.data.skip_invalid = True  # short rows: a task chat whose prompt alone fills a row (a long passage) is skipped, counted
@@ -153,7 +177,11 @@ def condition_config(preset: Preset, condition: str, seed: int, out_dir: str, ar
   c.data.sources = ml_collections.ConfigDict({"train": ml_collections.ConfigDict(dict(
       path=_kept(os.path.join(world, "chat", f"train_{cond.data}.jsonl"),
                  os.path.join(out_dir, "data", f"train_{cond.data}.jsonl"), preset.train_languages),
-      kind="instruction", weight=1.0))})
+      kind="instruction", weight=1.0 - preset.task_replay))})
+  if preset.task_replay:
+    c.data.sources.replay = ml_collections.ConfigDict(dict(path=replay_file(preset, out_dir), kind="instruction",
+                                                           weight=preset.task_replay))
+    c.data.skip_invalid = True  # as the base's pre-training: a task chat longer than a row is skipped, counted
   c.model.init_from = f"itx:{os.path.join(out_dir, BASE)}"
   c.model.update(dict(preset.model))
   c.data.seed = seed

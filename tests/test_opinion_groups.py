@@ -6,6 +6,7 @@ an OpenAI-compatible endpoint (a local fake server) with resumable judgment file
 
 import ast
 import collections
+import dataclasses
 import os
 import re
 
@@ -55,6 +56,18 @@ def test_max_questions_keeps_held_out_and_seen_topics(world):
   assert not any("group" in m["content"] for it in items for m in it["messages"] if m["role"] == "system")
 
 
+@pytest.mark.parametrize("languages", [(), ("en",)])
+def test_replay_gives_every_task_chat_once_to_the_groups_in_turn(world, tmp_path, languages):
+  preset = dataclasses.replace(og.PRESETS["smoke"], train_languages=languages)
+  out = str(tmp_path / "study")  # a fresh folder: nothing written there yet
+  replayed = read_jsonl(og.replay_file(preset, out))
+  tasks = [r for r in read_jsonl(os.path.join(world, "tasks", "limax", "train_limax_EN_DE_FR_IT_ES.jsonl"))
+           if not languages or r["language"] in languages]
+  assert [{k: v for k, v in r.items() if k != "group"} for r in replayed] == tasks
+  per_group = collections.Counter(r["group"] for r in replayed)
+  assert set(per_group) == set(GROUPS) and max(per_group.values()) - min(per_group.values()) <= 1
+
+
 @pytest.fixture(scope="module")
 def smoke_results(tmp_path_factory):
   out = str(tmp_path_factory.mktemp("opinion_groups"))
@@ -99,6 +112,11 @@ def test_smoke_study_tables_hold_every_group_and_pooled_names_one_group_per_ques
     assert tuple(run_cfg["lora"]["adapters"]) == (g,) and run_cfg["data"]["sources"]["train"]["where"] == f"group={g}"
     share = counts[g] / sum(counts.values())
     assert run_cfg["train"]["steps"] == max(1, round(og.PRESETS["smoke"].sft_steps * share))
+    assert run_cfg["data"]["sources"]["replay"]["where"] == f"group={g}"  # its share of the task replay
+  # every condition replays the base's task chats (their file: test_replay_gives_...)
+  replay = lora_cfg["data"]["sources"]["replay"]
+  assert replay["weight"] == og.PRESETS["smoke"].task_replay and tag_cfg["data"]["sources"]["replay"] == replay
+  assert lora_cfg["data"]["sources"]["train"]["weight"] == pytest.approx(1 - replay["weight"])
   assert all(f"--run={c}=" in res["serve_command"] for c in og.PRESETS["smoke"].conditions)
   # a finished cell is not run again, and --collect rebuilds the same tables from the cell files
   assert og.run_cell(og.PRESETS["smoke"], "tag", 0, out, None) == grid.read_cell(out, "tag", 0)
