@@ -26,6 +26,9 @@ matrix), stance accuracy (held-out and seen topics), distinctness, and what tuni
 on held-out reference answers and on held-out text of the base model's own task (discussion
 threads), and the task score of questions on other abilities (experiments/opinion_tasks.py: held-out
 polyglot questions and the rule judge, or MT-Bench-X and an LLM judge), against the base model.
+In the generated world every condition's tuning replays a share of the base's task chats
+(Preset.task_replay): without it the tiny base forgets its tasks outright and every condition
+scores the rule judge's floor.
 With --judge_url, an LLM judge also names each answer's group.
 """
 
