@@ -3,6 +3,7 @@ documents), with no generation. Examples are rendered exactly as in training."""
 
 from __future__ import annotations
 
+import functools
 import math
 
 import flax.linen as nn
@@ -21,6 +22,13 @@ def _row_sums(model, params, batch):
   return jnp.sum(nll * batch["weights"], axis=1), jnp.sum(batch["weights"], axis=1)
 
 
+@functools.lru_cache(maxsize=16)
+def _row_sums_fn(model):
+  """One compiled loss per model (a bank's per-adapter runs share it: the adapter is in the batch),
+  so scoring many runs of one model traces and lowers it once."""
+  return jax.jit(functools.partial(_row_sums, model))
+
+
 def nll_of_examples(run, examples: list[tuple[np.ndarray, np.ndarray]], *, seq_len: int, batch_size: int = 16,
                     progress: bool = True, desc: str = "answer loss") -> list[float]:
   """Mean NLL per example over its target tokens (nan when truncation left none).
@@ -29,7 +37,7 @@ def nll_of_examples(run, examples: list[tuple[np.ndarray, np.ndarray]], *, seq_l
   """
   shards = run.mesh.shape["data"] * run.mesh.shape["fsdp"]
   batch_size = -(-batch_size // shards) * shards
-  fn = jax.jit(lambda p, b: _row_sums(run.model, p, b))
+  fn = _row_sums_fn(run.model)
   rows, keep = [], []
   for ids, target in examples:
     try:
