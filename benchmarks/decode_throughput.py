@@ -7,9 +7,9 @@ their ratio (new tokens only; the prefill is included in the time, as a user wai
 
 It also times a bare decode step compiled by XLA: every projection of every layer and the output
 head, attention of the new token to a read-only cache of the mean length a step attends to
-(prompt + half the answer; each layer's own array), greedy argmax and the next token's embedding, over the same steps in one compiled loop;
-no norms, rotary embedding, cache writes, prefill or stop checks, and each layer's weights a
-separate array. Any XLA decoder of this model does at least this work, so `ceiling` (its tokens/s
+(prompt + half the answer; each layer's own array), greedy argmax and the next token's embedding,
+over the same steps in one compiled loop; no norms, rotary embedding, cache writes, prefill or stop
+checks, and each layer's weights a separate array. Any XLA decoder of this model does at least this work, so `ceiling` (its tokens/s
 over transformers') bounds the ratio such a decoder could print (at batch 1 the step is
 memory-bound and the figure noisy).
 """

@@ -101,8 +101,8 @@ PRESETS = {
     # The whole pipeline, every condition, in about a minute (a tiny network, a few steps): for checking the machinery.
     "smoke": Preset(conditions=ALL, seeds=(0,), base_steps=3, sft_steps=3, eval_languages=("en",),
                     eval_questions=2, max_new_tokens=6, train_languages=("en",), world="tiny", seq_len=128, task_questions=2,
-                    batch_size=8, task_replay=0.2, model=(("d_model", 32), ("n_layers", 1), ("n_heads", 2), ("n_kv_heads", 1),
-                                         ("mlp_dim", 64))),
+                    batch_size=8, task_replay=0.2,
+                    model=(("d_model", 32), ("n_layers", 1), ("n_heads", 2), ("n_kv_heads", 1), ("mlp_dim", 64))),
 }
 
 
