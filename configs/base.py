@@ -73,6 +73,9 @@ def get_config() -> ml_collections.ConfigDict:
       packing=True,            # False: one example per row, padded
       num_packing_bins=0,      # rows the packer fills at once; 0: max(128, the batch rows)
       loss_on="assistant",     # assistant | all
+      # "" (the tokenizer's own), gemma | chatml | llama3 (for base models' tokenizers, which have none),
+      # a Jinja file or a literal template (itx/data/templates.py); saved with the run
+      chat_template="",
       skip_invalid=False,      # True: skip (and count) invalid records and examples with no target
       text_field="text",
       add_bos=True,            # for text documents, when the tokenizer has a BOS token

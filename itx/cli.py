@@ -7,6 +7,7 @@ form (`itx train ARGS` runs exactly `python -m itx.main ARGS`).
   itx export  --workdir=DIR --out=HF_DIR [--dtype=bfloat16]             a run as a Hugging Face model
   itx export  --workdir=LORA_RUN --out=DIR [--adapter=NAME] [--merge]   PEFT folders, or one adapter merged
   itx import-peft --peft=NAME=DIR[,...] --base=HF_DIR --workdir=DIR     PEFT LoRA folders as an itx run
+  itx import-gguf --gguf=FILE --out=HF_DIR [--dtype=bfloat16]        a GGUF file as a Hugging Face model
   itx inspect --hf=HF_DIR                                               what a checkpoint maps to
   itx stats   --config=configs/NAME.py | --world=polyglot               data statistics
 
@@ -26,6 +27,7 @@ COMMANDS = {
     "eval": ("itx.evaluate", (), "evaluate a run on an MT-Bench-style benchmark, per language"),
     "serve": ("itx.serve", (), "serve runs behind an OpenAI-compatible API and the comparison page"),
     "export": ("itx.hf", ("export",), "write a run as a Hugging Face model directory"),
+    "import-gguf": ("itx.hf", ("import-gguf",), "a GGUF file (llama.cpp) as a Hugging Face model directory"),
     "inspect": ("itx.hf", ("inspect",), "the itx model fields of a Hugging Face checkpoint"),
     "import-peft": ("itx.hf", ("import-peft",), "PEFT LoRA adapter folders as an itx LoRA run"),
     "stats": ("itx.stats", (), "statistics of a config's data sources or of a generated world"),

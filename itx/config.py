@@ -59,8 +59,8 @@ def validate(c: ml_collections.ConfigDict, *, process_count: int = 1) -> None:
   if t.batch_size % process_count:
     raise ConfigError(f"config.train.batch_size={t.batch_size} is not divisible by the {process_count} hosts")
   init = c.model.init_from
-  if init and not init.startswith(("hf:", "itx:")):
-    raise ConfigError(f"config.model.init_from={init!r}: expected '', 'hf:/path' or 'itx:/path'")
+  if init and not init.startswith(("hf:", "gguf:", "itx:")):
+    raise ConfigError(f"config.model.init_from={init!r}: expected '', 'hf:/path', 'gguf:/file.gguf' or 'itx:/path'")
   _validate_lora(c)
   if c.data.seq_len < 2:
     raise ConfigError(f"config.data.seq_len={c.data.seq_len}: must be at least 2")
@@ -103,9 +103,19 @@ def check_model_fits_mesh(c: ml_collections.ConfigDict, mesh) -> None:
                       "'heads', 'kv_heads', 'mlp', 'embed' and 'vocab' axes are sharded as config.mesh.rules says)")
 
 
+def hf_dir_of(init_from: str) -> str | None:
+  """The Hugging Face directory of an `hf:DIR` or `gguf:FILE` init (a GGUF is imported once, into a
+  cache: itx.hf.gguf_import), else None."""
+  if init_from.startswith("hf:"):
+    return init_from.removeprefix("hf:")
+  if init_from.startswith("gguf:"):
+    from itx.hf.gguf_import import cached_import
+    return cached_import(init_from.removeprefix("gguf:"))
+  return None
+
+
 def hf_init_dir(c: ml_collections.ConfigDict) -> str | None:
-  init = c.model.init_from
-  return init.removeprefix("hf:") if init.startswith("hf:") else None
+  return hf_dir_of(c.model.init_from)
 
 
 def tokenizer_path(c: ml_collections.ConfigDict) -> str:
@@ -126,6 +136,12 @@ def resolved(c: ml_collections.ConfigDict, *, vocab_size: int, hf_fields: dict |
   are masked out of the logits and stripped on export.
   """
   c = ml_collections.ConfigDict(c.to_dict())
+  if c.data.get("chat_template"):  # a Jinja file's text, so the run keeps the template it trained with
+    from itx.data.templates import ChatTemplateError, literal
+    try:
+      c.data.chat_template = literal(c.data.chat_template)
+    except ChatTemplateError as e:
+      raise ConfigError(str(e)) from None
   if hf_fields:
     c.model.update(hf_fields)
     if c.model.vocab_size < vocab_size:

@@ -76,6 +76,37 @@ def load_run(workdir: str, step: int | None = None, *, mesh_overrides: dict | No
   return LoadedRun(c, model, params, tok, mesh, rules, step, index)
 
 
+def load_checkpoint(source: str, *, max_len: int = 2048, chat_template: str = "", param_dtype: str = "float32",
+                    mesh_overrides: dict | None = None) -> LoadedRun:
+  """A checkpoint without a training run: `hf:DIR` (or a bare directory) or `gguf:FILE`, with the
+  chat template of `chat_template` (itx.data.templates; "" keeps the tokenizer's own).
+
+  Its config is configs/base.py's with the checkpoint's architecture, so it serves, decodes and
+  evaluates as a run does (`data.seq_len` = max_len)."""
+  from configs import base as base_config
+  from itx.hf.config_map import model_fields, read_config
+  from itx.hf.weights import load_hf_params
+  if not source.startswith(("hf:", "gguf:")):
+    source = f"hf:{source}"
+  c = base_config.get_config()
+  c.model.update(init_from=source, tokenizer="", param_dtype=param_dtype)
+  c.data.update(seq_len=max_len, chat_template=chat_template)
+  c.mesh.update(mesh_overrides or local_mesh())
+  hf_dir = config_lib.hf_init_dir(c)
+  tok = config_tokenizer(c)
+  fields = model_fields(read_config(hf_dir), where=f"{hf_dir}/config.json")
+  c = config_lib.resolved(c, vocab_size=len(tok), hf_fields=fields)
+  model_cfg = ModelConfig.from_config(c.model)
+  model = network(model_cfg)
+  mesh = sharding.make_mesh(c.mesh)
+  config_lib.check_model_fits_mesh(c, mesh)
+  rules = sharding.rules_from_config(c.mesh)
+  abstract, shardings = param_shardings(model, mesh, rules)
+  with jax.set_mesh(mesh), nn.logical_axis_rules(rules):
+    params = load_hf_params(hf_dir, model_cfg, abstract, shardings)
+  return LoadedRun(c, model, params, tok, mesh, rules, None)
+
+
 def local_mesh() -> dict:
   """Mesh fields that serve on whatever devices this process has (data-parallel only)."""
   return {"data": -1, "fsdp": 1, "tensor": 1} if jax.process_count() == 1 else {}

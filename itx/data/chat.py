@@ -10,6 +10,8 @@ differently once later turns follow, is refused: either would silently train the
 
 from __future__ import annotations
 
+import weakref
+
 import jinja2
 import numpy as np
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
@@ -45,10 +47,22 @@ def load_tokenizer(path: str) -> PreTrainedTokenizerBase:
 
 
 def end_of_turn_ids(tok: PreTrainedTokenizerBase) -> set[int]:
-  ids = {tok.eos_token_id}
-  vocab = tok.get_vocab()
-  ids.update(vocab[t] for t in _END_OF_TURN if t in vocab and t in tok.all_special_tokens + list(tok.added_tokens_encoder))
-  return ids
+  """EOS and the end-of-turn tokens the tokenizer has as special or added tokens; computed once per
+  tokenizer (a 262k vocabulary takes a third of a second to list)."""
+  key = (id(tok), tok.eos_token_id)
+  if key not in _STOPS_CACHE or _STOPS_CACHE[key][0]() is not tok:
+    ids = {tok.eos_token_id}
+    special = set(tok.all_special_tokens) | set(tok.added_tokens_encoder)
+    for t in _END_OF_TURN:
+      if t in special:
+        token_id = tok.convert_tokens_to_ids(t)
+        if token_id is not None and token_id != tok.unk_token_id:
+          ids.add(token_id)
+    _STOPS_CACHE[key] = (weakref.ref(tok), frozenset(ids))
+  return set(_STOPS_CACHE[key][1])
+
+
+_STOPS_CACHE: dict = {}  # (id(tok), eos) -> (weak reference to tok, ids): an id reused by another tokenizer misses
 
 
 def _render(tok, messages, add_generation_prompt: bool, origin: str = "") -> str:
@@ -64,7 +78,8 @@ def render_chat(tok: PreTrainedTokenizerBase, messages: list[dict], *, loss_on: 
                 origin: str = "") -> tuple[np.ndarray, np.ndarray]:
   """Returns (ids int32 [n], target bool [n]): target[t] says token t is trained on."""
   if tok.chat_template is None:
-    raise TemplateError(f"the tokenizer {tok.name_or_path!r} has no chat template")
+    raise TemplateError(f"the tokenizer {tok.name_or_path!r} has no chat template (a base model's): set "
+                        "config.data.chat_template to gemma, chatml, llama3 or a Jinja file (itx.data.templates)")
   opening = next((i for i, m in enumerate(messages) if m["role"] != "system"), None)
   if opening is not None and messages[opening]["role"] == "assistant":
     # Its "prompt" would be the template's own tokens (BOS, role markers), trained as if answered.

@@ -16,6 +16,7 @@ from transformers import PreTrainedTokenizerBase
 
 from itx import config as config_lib
 from itx import worlds
+from itx.data import templates
 from itx.data.chat import load_tokenizer
 from itx.data.records import ReadStats, Record, read_records, resolve_files
 from itx.data.selection import parse_where
@@ -86,5 +87,10 @@ def build_sources(c: ml_collections.ConfigDict, tok, *, progress: bool = True) -
 
 
 def config_tokenizer(c: ml_collections.ConfigDict) -> PreTrainedTokenizerBase:
-  """The tokenizer a config names (`model.tokenizer`, else its `hf:` checkpoint's)."""
-  return tokenizer(config_lib.tokenizer_path(c))
+  """The tokenizer a config names (`model.tokenizer`, else its `hf:` or `gguf:` checkpoint's), with the
+  chat template of `data.chat_template` (itx.data.templates)."""
+  tok = tokenizer(config_lib.tokenizer_path(c))
+  try:
+    return templates.apply(tok, c.data.get("chat_template", ""))
+  except templates.ChatTemplateError as e:
+    raise config_lib.ConfigError(str(e)) from None

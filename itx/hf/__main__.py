@@ -2,7 +2,8 @@
 model directory (a LoRA run: PEFT adapter folders, or with `--merge [--adapter=NAME]` the base with
 one adapter folded in); `itx inspect --hf=HF_DIR`: the itx model fields a checkpoint maps to (or the
 option that itx refuses); `itx import-peft --peft=NAME=DIR[,NAME=DIR...] --base=HF_DIR --workdir=DIR`:
-PEFT LoRA folders as an itx LoRA run. Also `python -m itx.hf VERB ...`.
+PEFT LoRA folders as an itx LoRA run; `itx import-gguf --gguf=FILE --out=HF_DIR [--dtype=bfloat16]`: a
+GGUF file (llama.cpp) as a Hugging Face model directory. Also `python -m itx.hf VERB ...`.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ _MERGE = flags.DEFINE_boolean("merge", False, "export of a LoRA run: the base wi
 _BASE = flags.DEFINE_string("base", None, "export: the LoRA run's base if it moved; import-peft: the Hugging Face base")
 _PEFT = flags.DEFINE_list("peft", None, "import-peft: NAME=DIR pairs (or one DIR), the PEFT adapter folders")
 _HF = flags.DEFINE_string("hf", None, "inspect: a Hugging Face model directory")
+_GGUF = flags.DEFINE_string("gguf", None, "import-gguf: the GGUF file to import")
 
-_VERBS = ("export", "inspect", "import-peft")
+_VERBS = ("export", "inspect", "import-peft", "import-gguf")
 
 
 def main(argv) -> None:
@@ -41,6 +43,13 @@ def main(argv) -> None:
       pairs = [p.split("=", 1) if "=" in p else ["default", p] for p in _PEFT.value]
       import_peft(dict(pairs), _BASE.value, _WORKDIR.value)
       print(f"imported {len(pairs)} adapter(s) into {_WORKDIR.value}")
+      return
+    if argv[1] == "import-gguf":
+      if not _GGUF.value or not _OUT.value:
+        raise app.UsageError("import-gguf needs --gguf and --out")
+      from itx.hf.gguf_import import import_gguf
+      out = import_gguf(_GGUF.value, _OUT.value, dtype=_DTYPE.value or "float32")
+      print(f"imported {_GGUF.value} to {out}")
       return
     if argv[1] == "export":
       if not _WORKDIR.value or not _OUT.value:

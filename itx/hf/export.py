@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 
+from itx import config as config_lib
 from itx import sharding
 from itx.data.cache import atomic_dir
 from itx.data.chat import end_of_turn_ids
@@ -40,8 +41,8 @@ def _single_device_params(workdir, step, model_cfg, base):
 
 
 def _base_name(c) -> str:
-  init = c.model.init_from
-  return init.removeprefix("hf:") if init.startswith("hf:") else init
+  """PEFT's base_model_name_or_path: the Hugging Face directory (a GGUF's import) or the itx init."""
+  return config_lib.hf_dir_of(c.model.init_from) or c.model.init_from
 
 
 

@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from itx.config import hf_dir_of
 from itx.hf import weights as hf_weights
 from itx.models import lora
 from itx.train.checkpoint import restore_base, restore_config, restore_params
@@ -83,8 +84,9 @@ def load_base(init_from: str, model_cfg, abstract_params, shardings, random_para
     if random_params is None:
       raise ValueError("a LoRA run on a random base needs its random initialisation")
     return lora.split(random_params)[1]
-  if init_from.startswith("hf:"):
-    return hf_weights.load_hf_params(init_from.removeprefix("hf:"), model_cfg, abstract, placed)
+  hf_dir = hf_dir_of(init_from)
+  if hf_dir:
+    return hf_weights.load_hf_params(hf_dir, model_cfg, abstract, placed)
   workdir = init_from.removeprefix("itx:")
   base_cfg = restore_config(workdir)
   if base_cfg.get("lora", {}).get("rank", 0):

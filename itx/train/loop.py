@@ -104,8 +104,9 @@ def _lora_base(c, run: Assembled, workdir: str):
 
 
 def _copy_hf_config(init: str, workdir: str) -> None:
-  if init.startswith("hf:") and jax.process_index() == 0:  # export writes the same model_type and special ids back
-    shutil.copy(os.path.join(init.removeprefix("hf:"), "config.json"), os.path.join(workdir, HF_BASE_CONFIG))
+  hf_dir = config_lib.hf_dir_of(init)
+  if hf_dir and jax.process_index() == 0:  # export writes the same model_type and special ids back
+    shutil.copy(os.path.join(hf_dir, "config.json"), os.path.join(workdir, HF_BASE_CONFIG))
 
 
 def _initial_state(c, run: Assembled, workdir: str):
@@ -113,8 +114,8 @@ def _initial_state(c, run: Assembled, workdir: str):
   init = c.model.init_from
   if not init:
     return run.init_state(c.model.init_seed)
-  if init.startswith("hf:"):
-    hf_dir = init.removeprefix("hf:")
+  hf_dir = config_lib.hf_dir_of(init)
+  if hf_dir:
     params = hf_weights.load_hf_params(hf_dir, run.model_cfg, run.abstract.params, run.shardings.params)
     _copy_hf_config(init, workdir)
   else:
