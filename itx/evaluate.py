@@ -28,7 +28,7 @@ from itx.eval.judge_requests import build_judge_requests
 from itx.eval.language_id import identify
 from itx.eval.loss import conversation_nll
 from itx.eval.rule_judge import RuleJudge, reference_request
-from itx.inference import load_run, local_mesh
+from itx.inference import load_checkpoint, load_run, local_mesh
 from itx.train.compilation import enable_persistent_cache
 
 log = logging.getLogger(__name__)
@@ -140,15 +140,22 @@ def judging_description(e, bench: dict, model_id: str, usage: dict, api_errors: 
           "api_errors": api_errors}
 
 
-def evaluate(workdir: str, eval_cfg, *, step: int | None = None) -> dict:
+def evaluate(workdir: str, eval_cfg, *, step: int | None = None, checkpoint: str | None = None,
+             chat_template: str = "") -> dict:
   """Runs the evaluation; returns the summary: {"languages": {lang: metric means}, "mt_bench" (LLM
-  judge) or "rule" (rule judge): {lang: judge-score means}, "judging": provenance, ...}."""
+  judge) or "rule" (rule judge): {lang: judge-score means}, "judging": provenance, ...}.
+
+  checkpoint: `hf:DIR` or `gguf:FILE` evaluated instead of the run in `workdir` (a study's base
+  row), with results in `workdir`/eval; chat_template as itx.inference.load_checkpoint's."""
   e = eval_cfg
   _check_aggregation(e)
   duplicates, average = e.get("duplicates", "all"), e.get("average", "lines")
   enable_persistent_cache()
   adapter = e.get("adapter", "")  # one adapter of a LoRA bank: its own model id and folder
-  run = load_run(workdir, step, mesh_overrides=local_mesh(), adapter=adapter or None)
+  if checkpoint:
+    run = load_checkpoint(checkpoint, max_len=2048, chat_template=chat_template)
+  else:
+    run = load_run(workdir, step, mesh_overrides=local_mesh(), adapter=adapter or None)
   root = worlds.resolve_path(e.bench)
   model_id = e.model_id or os.path.basename(os.path.abspath(workdir)) + (f"_{adapter}" if adapter else "")
   out_dir = os.path.join(workdir, "eval", adapter) if adapter else os.path.join(workdir, "eval")
@@ -243,6 +250,11 @@ def _cli() -> None:
   config = config_flags.DEFINE_config_file("config", None, "The run's config file (its eval section is used).")
   workdir = flags.DEFINE_string("workdir", None, "The run directory to evaluate.")
   step = flags.DEFINE_integer("step", None, "Checkpoint step (default: the latest).")
+  hf = flags.DEFINE_string("hf", None, "Evaluate this Hugging Face model directory (no training run); "
+                           "results in --workdir/eval.")
+  gguf = flags.DEFINE_string("gguf", None, "Evaluate this GGUF file (or builtin:gemma3-270m); results in --workdir/eval.")
+  chat_template = flags.DEFINE_string("chat_template", "", "With --hf/--gguf: the chat template "
+                                      "(itx.data.templates; default: the tokenizer's, else its family's).")
   flags.mark_flags_as_required(["config", "workdir"])
 
   def main(argv):
@@ -250,7 +262,11 @@ def _cli() -> None:
       raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     logging.getLogger().setLevel(logging.WARNING)
     logging.getLogger("itx").setLevel(logging.INFO)
-    summary = evaluate(workdir.value, config.value.eval, step=step.value)
+    if hf.value and gguf.value:
+      raise app.UsageError("give --hf or --gguf, not both")
+    checkpoint = f"hf:{hf.value}" if hf.value else f"gguf:{gguf.value}" if gguf.value else None
+    summary = evaluate(workdir.value, config.value.eval, step=step.value, checkpoint=checkpoint,
+                       chat_template=chat_template.value)
     print(format_summary(summary))
     print(f"results, plots and answers: {os.path.join(workdir.value, 'eval')}")
 

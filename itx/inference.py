@@ -9,6 +9,7 @@ answer for several adapters in one batch.
 from __future__ import annotations
 
 import dataclasses
+import logging
 
 import flax.linen as nn
 import jax
@@ -16,12 +17,15 @@ import ml_collections
 
 from itx import config as config_lib
 from itx import sharding
+from itx.data.templates import FAMILY_DEFAULTS
 from itx.datasets.sources import config_tokenizer
 from itx.generate import Generator
 from itx.models import ModelConfig, network
 from itx.train.checkpoint import restore_config
 from itx.train.frozen_base import load_run_params
 from itx.train.state import param_shardings
+
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass
@@ -50,7 +54,7 @@ class LoadedRun:
 
 
 def load_run(workdir: str, step: int | None = None, *, mesh_overrides: dict | None = None,
-             adapter: str | None = None, base: str | None = None) -> LoadedRun:
+             adapter: str | None = None, base: str | None = None, devices=None) -> LoadedRun:
   """Loads the checkpoint in `workdir` (latest step by default) into the mesh of its config (or of
   `mesh_overrides`, e.g. {"data": -1, "fsdp": 1, "tensor": 1} to serve on other devices).
 
@@ -61,7 +65,7 @@ def load_run(workdir: str, step: int | None = None, *, mesh_overrides: dict | No
     c.mesh.update(mesh_overrides)
   model_cfg = ModelConfig.from_config(c.model, c.get("lora"))
   model = network(model_cfg)
-  mesh = sharding.make_mesh(c.mesh)
+  mesh = sharding.make_mesh(c.mesh, devices)
   config_lib.check_model_fits_mesh(c, mesh)
   rules = sharding.rules_from_config(c.mesh)
   abstract, shardings = param_shardings(model, mesh, rules)
@@ -77,12 +81,13 @@ def load_run(workdir: str, step: int | None = None, *, mesh_overrides: dict | No
 
 
 def load_checkpoint(source: str, *, max_len: int = 2048, chat_template: str = "", param_dtype: str = "float32",
-                    mesh_overrides: dict | None = None) -> LoadedRun:
+                    mesh_overrides: dict | None = None, devices=None) -> LoadedRun:
   """A checkpoint without a training run: `hf:DIR` (or a bare directory) or `gguf:FILE`, with the
   chat template of `chat_template` (itx.data.templates; "" keeps the tokenizer's own).
 
   Its config is configs/base.py's with the checkpoint's architecture, so it serves, decodes and
-  evaluates as a run does (`data.seq_len` = max_len)."""
+  evaluates as a run does (`data.seq_len` = max_len). A tokenizer without a chat template (a base
+  model's) gets its family's (itx.data.templates.FAMILY_DEFAULTS), which is logged."""
   from configs import base as base_config
   from itx.hf.config_map import model_fields, read_config
   from itx.hf.weights import load_hf_params
@@ -91,14 +96,18 @@ def load_checkpoint(source: str, *, max_len: int = 2048, chat_template: str = ""
   c = base_config.get_config()
   c.model.update(init_from=source, tokenizer="", param_dtype=param_dtype)
   c.data.update(seq_len=max_len, chat_template=chat_template)
-  c.mesh.update(mesh_overrides or local_mesh())
+  c.mesh.update(mesh_overrides or {"data": -1, "fsdp": 1, "tensor": 1})
   hf_dir = config_lib.hf_init_dir(c)
-  tok = config_tokenizer(c)
   fields = model_fields(read_config(hf_dir), where=f"{hf_dir}/config.json")
+  tok = config_tokenizer(c)
+  if tok.chat_template is None and fields["family"] in FAMILY_DEFAULTS:
+    c.data.chat_template = FAMILY_DEFAULTS[fields["family"]]
+    log.info("%s has no chat template: using itx's %r template", source, c.data.chat_template)
+    tok = config_tokenizer(c)
   c = config_lib.resolved(c, vocab_size=len(tok), hf_fields=fields)
   model_cfg = ModelConfig.from_config(c.model)
   model = network(model_cfg)
-  mesh = sharding.make_mesh(c.mesh)
+  mesh = sharding.make_mesh(c.mesh, devices)
   config_lib.check_model_fits_mesh(c, mesh)
   rules = sharding.rules_from_config(c.mesh)
   abstract, shardings = param_shardings(model, mesh, rules)

