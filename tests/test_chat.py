@@ -102,3 +102,60 @@ def test_text_document_is_bos_text_eos_all_targets(toy_tokenizer):
   ids, target = render_text(toy_tokenizer, "apple river stone")
   assert ids[0] == toy_tokenizer.bos_token_id and ids[-1] == toy_tokenizer.eos_token_id
   assert target.all() and toy_tokenizer.decode(ids[1:-1]) == "apple river stone"
+
+
+NAMED_MARKERS = {"gemma": ("<start_of_turn>", "<end_of_turn>"), "chatml": ("<|im_start|>", "<|im_end|>"),
+                 "llama3": ("<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>")}
+
+
+@pytest.fixture(scope="module")
+def base_tokenizer(tmp_path_factory):
+  """A tokenizer without a chat template (as a base model's), whose special tokens include every
+  named template's turn markers."""
+  out = str(tmp_path_factory.mktemp("base_tok"))
+  texts = ["What is two plus three? Five. Reverse: apple river. river apple. Answer briefly."] * 50
+  markers = {f"additional_{i}": m for i, m in enumerate(sorted({m for ms in NAMED_MARKERS.values() for m in ms}))}
+  specials = {"pad_token": "<pad>", "eos_token": "<eos>", "unk_token": "<unk>", "bos_token": "<bos>"}
+  tok = train_bpe_tokenizer(texts, out, vocab_size=400, chat_template=None, special_tokens={**specials, **markers})
+  tok.add_special_tokens({"additional_special_tokens": list(markers.values())})
+  tok.save_pretrained(out)
+  return out
+
+
+@pytest.mark.parametrize("name", sorted(NAMED_MARKERS))
+@pytest.mark.parametrize("messages", [MULTI_TURN[1:3], MULTI_TURN], ids=["single-turn", "multi-turn"])
+def test_named_template_masks_exactly_each_assistant_turn(base_tokenizer, name, messages):
+  from itx.data import templates
+  tok = load_tokenizer(base_tokenizer)
+  with pytest.raises(TemplateError, match="config.data.chat_template"):
+    render_chat(tok, messages)  # a base tokenizer has no template: the error names the field
+  templates.apply(tok, name)
+  ids, target = render_chat(tok, messages)
+  end = NAMED_MARKERS[name][-1]
+  expected = [m["content"] + end for m in messages if m["role"] == "assistant"]
+  assert target_runs(tok, ids, target) == expected
+  assert ids.tolist() == list(tok.apply_chat_template(messages, tokenize=True, return_dict=False))
+
+
+def test_template_errors_name_the_field(base_tokenizer, toy_tokenizer, tmp_path):
+  from itx.data import templates
+  with pytest.raises(templates.ChatTemplateError, match="no token '<start_of_turn>'"):
+    templates.apply(toy_tokenizer, "gemma")  # the toy vocabulary has no Gemma markers
+  silent = tmp_path / "no_assistant.jinja"
+  silent.write_text("{% for m in messages %}{% if m['role'] == 'user' %}{{ m['content'] }}{% endif %}{% endfor %}")
+  with pytest.raises(templates.ChatTemplateError, match="no_assistant.jinja.*renders no assistant turn"):
+    templates.apply(load_tokenizer(base_tokenizer), str(silent))
+  with pytest.raises(templates.ChatTemplateError, match="'nonesuch'"):
+    templates.apply(load_tokenizer(base_tokenizer), "nonesuch")
+
+
+def test_a_jinja_file_becomes_the_runs_own_text(tmp_path):
+  from itx.config import resolved
+  from configs import base
+  path = tmp_path / "t.jinja"
+  path.write_text(CHATML)
+  c = base.get_config()
+  c.data.chat_template = str(path)
+  r = resolved(c, vocab_size=500)
+  path.unlink()  # the run keeps the template it trained with, whatever happens to the file
+  assert r.data.chat_template == CHATML

@@ -77,9 +77,12 @@ def metadata(reader) -> dict:
   out = {}
   for key, field in reader.fields.items():
     try:
-      out[key] = field.contents()
+      value = field.contents()
     except Exception:  # noqa: BLE001 - a field type this gguf version cannot decode is not needed
       continue
+    if isinstance(value, float):  # stored as float32: its shortest spelling (1e-06, not 9.99999997e-07)
+      value = float(str(np.float32(value)))
+    out[key] = value
   return out
 
 
@@ -114,7 +117,11 @@ def hf_config(meta: dict, tensor_names: set[str], path: str) -> dict:
   for name in ("bos", "eos", "padding"):
     if f"tokenizer.ggml.{name}_token_id" in meta:
       fields[f"{'pad' if name == 'padding' else name}_token_id"] = int(meta[f"tokenizer.ggml.{name}_token_id"])
-  return AutoConfig.for_model(mtype, **fields).to_dict()
+  config = AutoConfig.for_model(mtype, **fields).to_dict()
+  for name in ("bos_token_id", "eos_token_id", "pad_token_id"):  # a family default (Phi-3's pad 32000)
+    if isinstance(config.get(name), int) and not 0 <= config[name] < fields["vocab_size"]:
+      config[name] = None                                        # outside this vocabulary is none
+  return config
 
 
 def hf_name(gguf_name: str, mtype: str, path: str) -> str:
@@ -131,8 +138,9 @@ def hf_name(gguf_name: str, mtype: str, path: str) -> str:
 
 
 def _unpermute(w: np.ndarray, heads: int) -> np.ndarray:
-  """Undoes llama.cpp's `permute` of q/k rows (interleaved rotary halves back to two halves)."""
-  return w.reshape(heads, 2, w.shape[0] // heads // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+  """Undoes llama.cpp's `permute` of q/k rows, which views each head's rows as [2, half] and stores
+  them as [half, 2] (rotary pairs interleaved): here viewed as [half, 2] and stored as [2, half]."""
+  return w.reshape(heads, w.shape[0] // heads // 2, 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
 
 
 def tensor(t, mtype: str, config: dict, path: str) -> np.ndarray:
