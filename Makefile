@@ -7,7 +7,7 @@ STAMP := $(VENV)/.itx-installed
 DEMO_OUT ?= results/multilingual_parallel/demo
 OPINIONS_OUT ?= results/opinion_groups/demo
 
-.PHONY: install demo demo-opinions smoke test bench clean
+.PHONY: install demo demo-opinions smoke test test-fast bench clean
 
 install: $(STAMP)
 
@@ -34,6 +34,10 @@ smoke: $(STAMP)
 test: $(STAMP)
 	command -v chromedriver >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver)
 	$(PY) -m pytest -q --durations=15 tests
+
+# The suite without its slow, browser and multi-process tiers (pytest.ini names the markers).
+test-fast: $(STAMP)
+	$(PY) -m pytest -q --durations=10 -m "not slow and not browser and not multiprocess" tests
 
 bench: $(STAMP)
 	$(PY) benchmarks/train_throughput.py

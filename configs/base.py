@@ -30,7 +30,7 @@ def get_config() -> ml_collections.ConfigDict:
       norm_eps=1e-5,
       tie_embeddings=False,
       qkv_bias=False,
-      # Family options (defaults: plain Llama). README "Model families" lists which family has which.
+      # Family options (defaults: plain Llama). docs/models.md lists which family has which.
       rope_scaling="none",     # none | linear | llama3 (Llama 3.x), on the full-attention layers
       rope_factor=1.0,
       rope_low_freq_factor=1.0,   # llama3 only

@@ -1,4 +1,4 @@
-"""Draws docs/validation_curves.png (the README's): the smoke config with a held-out toy set per task
+"""Draws docs/validation_curves.png (docs/clusters.md's): the smoke config with a held-out toy set per task
 family (other draws of the same families), validated every 5 steps.
 
   python docs/validation_curves.py /tmp/curves docs/validation_curves.png

@@ -8,18 +8,16 @@ import math
 
 import flax.linen as nn
 import jax
-import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
 from itx.data.chat import NoTargetError, render_chat, render_text, to_training_example
 from itx.data.pipeline import pad_example
-from itx.train.objectives import forward, token_nll
+from itx.train.objectives import row_nll_sums
 
 
 def _row_sums(model, params, batch):
-  nll = token_nll(forward(model, params, batch), batch["targets"])
-  return jnp.sum(nll * batch["weights"], axis=1), jnp.sum(batch["weights"], axis=1)
+  return row_nll_sums(model, params, batch)
 
 
 @functools.lru_cache(maxsize=16)

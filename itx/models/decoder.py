@@ -233,6 +233,34 @@ class DecoderLM(nn.Module):
     if not cfg.tie_embeddings:
       self.lm_head = Projection(("embed",), (cfg.vocab_size,), ("vocab",), cfg, accumulate_dtype=jnp.float32)
 
+  def head(self, x, adapter_ids=None):
+    """Logits [b, t, vocab] (float32) of final hidden states x [b, t, d] (after the final norm);
+    adapter_ids as in __call__, [b] or [b, t]. A loss can call it on chunks of positions
+    (itx.train.objectives), so whole [tokens, vocabulary] logits never exist at once."""
+    if self.cfg.tie_embeddings:  # as nn.Embed.attend, but accumulated in float32
+      dt = self.cfg.compute_dtype
+      logits = jnp.einsum("btd,vd->btv", x.astype(dt), self.embed.embedding.astype(dt),
+                          preferred_element_type=jnp.float32)
+    else:
+      logits = self.lm_head(x, adapter_ids)
+    logits = constrain(logits, ("activation_batch", "activation_length", "activation_vocab")).astype(jnp.float32)
+    logits = attention_variants.softcap(logits, self.cfg.final_logit_softcap)
+    return mask_padded_vocab(logits, self.cfg)
+
+  def hidden(self, tokens, segment_ids, positions, adapter_ids=None):
+    """Final hidden states [b, t, d] after the final norm (training: no cache); `head` maps them to logits."""
+    return self.final_norm(self._trunk(tokens, segment_ids, positions, None, None, adapter_ids)[0])
+
+  def _trunk(self, tokens, segment_ids, positions, layer_cache, cache_segments, adapter_ids):
+    """(the last layer's output [b, t, d], the layers' new keys and values)."""
+    x = self.embed(tokens)
+    if self.cfg.embed_scale:
+      x = x * jnp.asarray(self.cfg.d_model ** 0.5, x.dtype)
+    x = constrain(x, ("activation_batch", "activation_length", "activation_embed"))
+    layer_options = {"inv_freq": jnp.asarray(rope.layer_frequencies(self.cfg)),
+                     "window": jnp.asarray(attention_variants.layer_windows(self.cfg))}
+    return self.layers(x, segment_ids, positions, layer_cache, cache_segments, layer_options, adapter_ids)
+
   def __call__(self, tokens, segment_ids=None, positions=None, cache=None, logit_indices=None, adapter_ids=None):
     """Logits [b, t, vocab] in float32 (or [b, 1, vocab] at `logit_indices` [b]).
 
@@ -245,33 +273,16 @@ class DecoderLM(nn.Module):
       segment_ids = jnp.ones_like(tokens)
     if positions is None:
       positions = jnp.broadcast_to(jnp.arange(tokens.shape[1]), tokens.shape)
-    x = self.embed(tokens)
-    if self.cfg.embed_scale:
-      x = x * jnp.asarray(self.cfg.d_model ** 0.5, x.dtype)
-    x = constrain(x, ("activation_batch", "activation_length", "activation_embed"))
     layer_cache = cache_segments = None
     if cache is not None:
       layer_cache = (cache["k"], cache["v"])
       cache_segments = cache["segment_ids"]
-    layer_options = {"inv_freq": jnp.asarray(rope.layer_frequencies(self.cfg)),
-                     "window": jnp.asarray(attention_variants.layer_windows(self.cfg))}
-    x, layer_cache = self.layers(x, segment_ids, positions, layer_cache, cache_segments, layer_options,
-                                 adapter_ids)
+    x, layer_cache = self._trunk(tokens, segment_ids, positions, layer_cache, cache_segments, adapter_ids)
     if logit_indices is not None:
       x = jnp.take_along_axis(x, logit_indices[:, None, None], axis=1)
-    x = self.final_norm(x)
-    if self.cfg.tie_embeddings:  # as nn.Embed.attend, but accumulated in float32
-      dt = self.cfg.compute_dtype
-      logits = jnp.einsum("btd,vd->btv", x.astype(dt), self.embed.embedding.astype(dt),
-                          preferred_element_type=jnp.float32)
-    else:
-      head_ids = adapter_ids
-      if adapter_ids is not None and adapter_ids.ndim == 2 and logit_indices is not None:
-        head_ids = jnp.take_along_axis(adapter_ids, logit_indices[:, None], axis=1)
-      logits = self.lm_head(x, head_ids)
-    logits = constrain(logits, ("activation_batch", "activation_length", "activation_vocab")).astype(jnp.float32)
-    logits = attention_variants.softcap(logits, self.cfg.final_logit_softcap)
-    logits = mask_padded_vocab(logits, self.cfg)
+      if adapter_ids is not None and adapter_ids.ndim == 2:
+        adapter_ids = jnp.take_along_axis(adapter_ids, logit_indices[:, None], axis=1)
+    logits = self.head(self.final_norm(x), adapter_ids)
     if cache is None:
       return logits
     # The step's keys and values [L, b, t, kv, d] written once, in place (the cache is donated by

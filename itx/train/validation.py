@@ -2,7 +2,7 @@
 `train.eval_every` steps (and after the last step), as a hook.
 
 Each source's examples are scored one per row (padded to seq_len), in a fixed order, with the
-cross-entropy training uses (itx.train.objectives.token_nll); the batches come from their own
+cross-entropy training uses (itx.train.objectives.row_nll_sums); the batches come from their own
 arrays, never from the training iterator, and nothing random is drawn, so training is bitwise the
 same with and without validation, and a resumed run evaluates exactly as an uninterrupted one.
 
@@ -30,7 +30,7 @@ from itx.config import lora_routing
 from itx.datasets.sources import tokenized_source
 from itx.sharding import replicated
 from itx.train.hooks import Hook, HookContext
-from itx.train.objectives import forward, token_nll
+from itx.train.objectives import row_nll_sums
 
 EVAL_SAMPLE_SEED = 0  # `max_examples` subsets of eval sources: the same for every run and seed
 
@@ -84,8 +84,8 @@ def make_scorer(run, rows: int):
   replicated on every host; `example` travels with its row, so any layout of rows over devices and
   hosts maps back to the right example."""
   def score(params, batch):
-    nll = token_nll(forward(run.model, params, batch), batch["targets"]) * batch["weights"]
-    return jnp.sum(nll, axis=-1), jnp.sum(batch["weights"], axis=-1), batch["example"]
+    sums, counts = row_nll_sums(run.model, params, batch)
+    return sums, counts, batch["example"]
 
   jitted = jax.jit(score, out_shardings=replicated(run.mesh))  # inputs arrive sharded (score_set)
 
