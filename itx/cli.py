@@ -16,9 +16,12 @@ Every subcommand takes absl flags (`--help` lists them); a bad flag is a one-lin
 
 from __future__ import annotations
 
+import difflib
+import re
 import runpy
 import sys
 
+import ml_collections
 from absl import flags
 
 # subcommand -> (module run as __main__, positional arguments it is given first, one-line help)
@@ -34,14 +37,76 @@ COMMANDS = {
 }
 
 
+# `--config.data.sources.NAME.FIELD=VALUE` (and eval_sources): taken before absl parses the rest,
+# so that a source's optional fields and new named sources can be given (applied by `with_overrides`).
+_SOURCE_FLAG = re.compile(r"^--config\.data\.(sources|eval_sources)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_]+)(?:=(.*))?$", re.S)
+SOURCE_OVERRIDES: list[tuple[str, str, str, str]] = []  # (sources | eval_sources, name, field, raw value)
+
+
 def parse_flags(argv):
   """absl's parser, with a one-line error (not a traceback) for a bad flag or --config override."""
+  rest = []
+  for arg in argv:
+    m = _SOURCE_FLAG.match(arg)
+    if m is None:
+      rest.append(arg)
+    elif m.group(4) is None:
+      _fail(f"{arg.split('=')[0]}: give a value ({arg}=VALUE)")
+    else:
+      SOURCE_OVERRIDES.append(m.groups())
+  if len(rest) < len(argv):  # ml_collections looks for --config.* overrides in sys.argv itself
+    sys.argv[:] = [a for a in sys.argv if _SOURCE_FLAG.match(a) is None]
   try:
-    return flags.FLAGS(argv)
+    return flags.FLAGS(rest)
   except (AttributeError, KeyError, TypeError, ValueError, flags.Error) as e:
     message = str(e).replace("\\n", " ").replace("\n", " ").replace("\\'", "'").strip("'\" ")
-    sys.stderr.write(f"itx: bad command line: {message}\n")
-    sys.exit(2)
+    _fail(_named(message, rest))
+
+
+def _named(message: str, argv) -> str:
+  """ml_collections' "X' Did you mean "Y" instead of "X"?" as the flag's full path and the nearest name."""
+  m = re.search(r'Did you mean "([^"]+)" instead of "([^"]+)"', message)
+  if m is None:
+    return message
+  good, bad = m.groups()
+  for arg in argv:
+    path = arg.split("=", 1)[0].lstrip("-")
+    parts = path.split(".")
+    if path.startswith("config.") and bad in parts:
+      return f"{path}: no such field (did you mean {'.'.join(parts[:parts.index(bad)] + [good])}?)"
+  return message
+
+
+def _fail(message: str):
+  sys.stderr.write(f"itx: bad command line: {message}\n")
+  sys.exit(2)
+
+
+def with_overrides(config):
+  """The config with the `--config.data.(eval_)sources.NAME.FIELD` flags applied (a new NAME is a new
+  source), each value of its field's type; a field no source has is refused with the nearest name."""
+  from itx import config as config_lib
+  if not SOURCE_OVERRIDES:
+    return config
+  config = config.copy_and_resolve_references()
+  allowed = {"sources": config_lib.SOURCE_FIELDS, "eval_sources": config_lib.EVAL_SOURCE_FIELDS}
+  with config.unlocked():
+    for section, name, field, raw in SOURCE_OVERRIDES:
+      path = f"config.data.{section}.{name}.{field}"
+      if field not in allowed[section]:
+        near = difflib.get_close_matches(field, allowed[section], n=1)
+        hint = f"; did you mean {near[0]}?" if near else ""
+        _fail(f"{path}: no such field (a source has {', '.join(allowed[section])}{hint})")
+      kind = config_lib.SOURCE_FIELD_TYPES[field]
+      try:
+        value = kind(raw) if kind is not bool else raw.lower() in ("1", "true", "yes")
+      except ValueError:
+        _fail(f"{path}={raw!r}: expected {kind.__name__}")
+      group = config.data[section]
+      if name not in group:
+        group[name] = ml_collections.ConfigDict({"weight": 1.0} if section == "sources" else {})
+      group[name][field] = value
+  return config
 
 
 def usage() -> str:

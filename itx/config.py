@@ -15,6 +15,8 @@ class ConfigError(ValueError):
 
 # The fields of a `data.sources` entry (configs/base.py); `where` is itx.data.selection's.
 SOURCE_FIELDS = ("path", "kind", "weight", "max_examples", "where")
+EVAL_SOURCE_FIELDS = ("path", "kind", "max_examples", "where")  # a held-out source has no weight
+SOURCE_FIELD_TYPES = {"path": str, "kind": str, "weight": float, "max_examples": int, "where": str}
 
 
 def _choice(value, name: str, options) -> None:
@@ -49,6 +51,15 @@ def validate(c: ml_collections.ConfigDict, *, process_count: int = 1) -> None:
                         "'FIELD=VALUE[,VALUE...][;FIELD=...]' (itx.data.selection)")
     if src.get("max_examples", 0) < 0:
       raise ConfigError(f"config.data.sources.{name}.max_examples={src.max_examples}: must be 0 (all) or positive")
+  for name, src in c.data.get("eval_sources", {}).items():
+    for field in ("path", "kind"):
+      if field not in src:
+        raise ConfigError(f"config.data.eval_sources.{name}.{field}: missing")
+    _choice(src.kind, f"data.eval_sources.{name}.kind", ("instruction", "text"))
+    unknown = sorted(set(src) - set(EVAL_SOURCE_FIELDS))
+    if unknown:
+      raise ConfigError(f"config.data.eval_sources.{name}: unknown field(s) {unknown} (expected some of "
+                        f"{EVAL_SOURCE_FIELDS})")
   _choice(c.eval.judge, "eval.judge", ("rule", "http"))
   t = c.train
   for name in ("steps", "batch_size", "grad_accum"):

@@ -80,21 +80,22 @@ def load_run(workdir: str, step: int | None = None, *, mesh_overrides: dict | No
   return LoadedRun(c, model, params, tok, mesh, rules, step, index)
 
 
-def load_checkpoint(source: str, *, max_len: int = 2048, chat_template: str = "", param_dtype: str = "float32",
+def load_checkpoint(source: str, *, max_len: int = 2048, chat_template: str = "", dtype: str = "float32",
                     mesh_overrides: dict | None = None, devices=None) -> LoadedRun:
   """A checkpoint without a training run: `hf:DIR` (or a bare directory) or `gguf:FILE`, with the
   chat template of `chat_template` (itx.data.templates; "" keeps the tokenizer's own).
 
   Its config is configs/base.py's with the checkpoint's architecture, so it serves, decodes and
   evaluates as a run does (`data.seq_len` = max_len). A tokenizer without a chat template (a base
-  model's) gets its family's (itx.data.templates.FAMILY_DEFAULTS), which is logged."""
+  model's) gets its family's (itx.data.templates.FAMILY_DEFAULTS), which is logged. dtype: of the
+  weights and the computation (bfloat16 halves the memory and is what accelerators run)."""
   from configs import base as base_config
   from itx.hf.config_map import model_fields, read_config
   from itx.hf.weights import load_hf_params
   if not source.startswith(("hf:", "gguf:")):
     source = f"hf:{source}"
   c = base_config.get_config()
-  c.model.update(init_from=source, tokenizer="", param_dtype=param_dtype)
+  c.model.update(init_from=source, tokenizer="", dtype=dtype, param_dtype=dtype)
   c.data.update(seq_len=max_len, chat_template=chat_template)
   c.mesh.update(mesh_overrides or {"data": -1, "fsdp": 1, "tensor": 1})
   hf_dir = config_lib.hf_init_dir(c)

@@ -16,6 +16,8 @@ from itx.cli import parse_flags
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Path to a config file (configs/*.py).",
                                           lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Run directory: checkpoints, metrics, TensorBoard.")
+_DRY_RUN = flags.DEFINE_boolean("dry_run", False, "Print what the config would run (resolved config, parameters, "
+                                "mesh, tokens per step, data, memory per device) and write nothing to the workdir.")
 flags.mark_flags_as_required(["config", "workdir"])
 
 
@@ -25,9 +27,17 @@ def main(argv) -> None:
   # itx speaks at INFO; libraries (orbax logs every file it writes) only at WARNING.
   logging.getLogger().setLevel(logging.WARNING)
   logging.getLogger("itx").setLevel(logging.INFO)
-  from itx.train.loop import Diverged, train  # after flag parsing: keeps `--help` fast
+  from itx.cli import with_overrides  # after flag parsing: keeps `--help` fast
+  from itx.train.errors import user_errors
+  from itx.train.loop import Diverged, train
+  config = with_overrides(_CONFIG.value)
   try:
-    last = train(_CONFIG.value, _WORKDIR.value)
+    with user_errors():
+      if _DRY_RUN.value:
+        from itx.train.dry_run import dry_run
+        print(dry_run(config, _WORKDIR.value))
+        return
+      last = train(config, _WORKDIR.value)
   except Diverged as e:  # a message, not a traceback; non-zero so that a scheduler sees the failure
     logging.getLogger("itx").error("%s", e)
     sys.exit(1)

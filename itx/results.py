@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 from collections import defaultdict
 
 import numpy as np
+
+from itx.data.files import atomic_open
 
 TIDY_FIELDS = ("condition", "seed", "language", "metric", "value", "judge", "prompts", "aggregation")
 PROVENANCE = ("judge", "prompts", "aggregation")
@@ -56,12 +57,10 @@ def provenance(rows: list[dict], metric: str) -> dict:
 
 def write_tidy(path: str, rows: list[dict], fields=TIDY_FIELDS) -> None:
   """The rows as CSV, written atomically (a crash keeps the old file)."""
-  tmp = path + ".tmp"
-  with open(tmp, "w", newline="", encoding="utf-8") as f:
+  with atomic_open(path, newline="") as f:
     w = csv.DictWriter(f, fieldnames=fields)
     w.writeheader()
     w.writerows(rows)
-  os.replace(tmp, path)
 
 
 def read_tidy(path: str) -> list[dict]:

@@ -345,7 +345,7 @@ def test_server_answers_each_group_with_its_adapter(toy_tokenizer):
   from itx.serve.registry import ServedRun, model_table
   cfg = with_lora(BASE, adapters=("a", "b", "c"))
   params = randomize_b(init(cfg), seed=3)
-  engine = Engine(Kernels(DecoderLM(cfg), params, slots=4, max_len=64), toy_tokenizer, length_bucket=16)
+  engine = Engine(Kernels(DecoderLM(cfg), params, slots=4, max_len=64), toy_tokenizer)
   table = model_table([ServedRun("bank", engine, toy_tokenizer, adapters=("a", "b", "c"))])
   assert [(m, table[m].adapter) for m in table] == [("bank", -1), ("bank:a", 0), ("bank:b", 1), ("bank:c", 2)]
   prompt = [5, 9, 17, 33, 8]

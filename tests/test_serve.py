@@ -186,3 +186,16 @@ def test_command_line_serves_a_workdir_and_refuses_an_open_address_without_key(g
   finally:
     proc.terminate()
     proc.wait(timeout=30)
+
+
+def test_health_is_503_until_every_engine_is_warm(loaded):  # noqa: F811
+  import requests
+  from itx.serve.app import create_app
+  from itx.serve.inprocess import serve_in_thread
+  from itx.serve.registry import serve_loaded_run
+  run = serve_loaded_run("cold", loaded, slots=8, max_len=128)
+  with serve_in_thread(create_app([run], manage_engines=False)) as url:  # the engine never starts: never warm
+    r = requests.get(f"{url}/health", timeout=30)
+    assert r.status_code == 503 and r.json() == {"status": "warming up", "runs": ["cold"]}
+    run.engine.ready.set()
+    assert requests.get(f"{url}/health", timeout=30).json() == {"status": "ok"}

@@ -86,3 +86,34 @@ def test_a_failing_request_is_reported_on_the_page(served, browser):  # noqa: F8
   assert "failed" in banner and "tokens" in banner
   card = browser.find_element(By.CSS_SELECTOR, "#answers .answer")
   assert "failed" in card.get_attribute("class")
+
+
+def test_a_task_example_asks_every_ticked_column_in_the_chosen_language(served, browser):  # noqa: F811
+  from selenium.webdriver.common.by import By
+  from selenium.webdriver.support.ui import Select, WebDriverWait
+  from itx.serve.examples import EXAMPLES, TASKS
+  url, _ = served
+  browser.get(url + "/")
+  wait = WebDriverWait(browser, 120)
+  wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#examples .example")) == len(TASKS))
+  chosen = [f"tiny:{g}" for g in GROUPS[:2]] + ["plain"]
+  for model in chosen:
+    browser.find_element(By.CSS_SELECTOR, f"#choice-list input[value='{model}']").find_element(By.XPATH, "..").click()
+  Select(browser.find_element(By.ID, "language")).select_by_value("de")
+  max_tokens = browser.find_element(By.ID, "max-tokens")
+  max_tokens.clear()
+  max_tokens.send_keys("16")
+  browser.find_element(By.CSS_SELECTOR, "#examples .example[data-task='summarise']").click()  # one click asks
+
+  def finished(d):
+    cards = d.find_elements(By.CSS_SELECTOR, "#answers .answer")
+    return len(cards) == 3 and not d.find_elements(By.CSS_SELECTOR, "#answers .answer.streaming") and cards
+
+  cards = wait.until(finished)
+  assert browser.find_element(By.ID, "question").get_attribute("value") == EXAMPLES["de"]["summarise"]
+  assert [c.get_attribute("data-model") for c in cards] == chosen
+  for c in cards:
+    assert "failed" not in c.get_attribute("class"), c.text
+    assert c.find_element(By.CSS_SELECTOR, ".text").text.strip()
+  os.makedirs(ARTIFACTS, exist_ok=True)
+  browser.save_screenshot(os.path.join(ARTIFACTS, "compare_page_examples.png"))

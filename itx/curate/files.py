@@ -10,44 +10,16 @@ import shutil
 import tempfile
 from collections.abc import Iterable
 
+from itx.data.files import atomic_write_json, atomic_write_jsonl, atomic_write_text
+
 # Reports a step writes beside its output; later steps copy them forward (the corpus's provenance).
 REPORTS = ("translation.json", "translation_rejects.jsonl", "cleaning.json", "composition.json",
            "decontamination.json")
 
 
-@contextlib.contextmanager
-def _atomic_path(path: str):
-  folder = os.path.dirname(os.path.abspath(path))
-  os.makedirs(folder, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-  os.close(fd)
-  try:
-    yield tmp
-    os.replace(tmp, path)
-  finally:
-    if os.path.exists(tmp):
-      os.remove(tmp)
-
-
-def write_jsonl(path: str, rows: Iterable[dict]) -> int:
-  """Writes rows as JSONL through a temporary file renamed into place; returns the row count."""
-  n = 0
-  with _atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
-    for row in rows:
-      f.write(json.dumps(row, ensure_ascii=False) + "\n")
-      n += 1
-  return n
-
-
-def write_json(path: str, obj) -> None:
-  with _atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
-    json.dump(obj, f, ensure_ascii=False, indent=2)
-    f.write("\n")
-
-
-def write_text(path: str, text: str) -> None:
-  with _atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
-    f.write(text)
+write_jsonl = atomic_write_jsonl  # rows as JSONL, atomically; returns the row count
+write_json = atomic_write_json
+write_text = atomic_write_text
 
 
 @contextlib.contextmanager

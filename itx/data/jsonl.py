@@ -7,8 +7,9 @@ UnicodeDecodeError); blank lines are skipped.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Iterator
+
+from itx.data.files import atomic_write_jsonl
 
 
 class RecordError(ValueError):
@@ -53,13 +54,5 @@ def read_jsonl(path: str) -> list:
 
 
 def write_jsonl(path: str, rows: Iterable) -> None:
-  """Writes the file whole or not at all (a temporary file renamed into place)."""
-  tmp = f"{path}.tmp-{os.getpid()}"
-  try:
-    with open(tmp, "w", encoding="utf-8") as f:
-      for row in rows:
-        f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
-  finally:
-    if os.path.exists(tmp):
-      os.remove(tmp)
+  """Writes the file whole or not at all (itx.data.files)."""
+  atomic_write_jsonl(path, rows)

@@ -38,6 +38,7 @@ import os
 from collections import defaultdict
 from typing import Iterable, Mapping, Sequence
 
+from itx.data.files import atomic_open
 from itx.data.languages import STUDY_LANGUAGES
 from itx.eval import jsonl, mt_bench
 from itx.eval.judgments import RULE_PROMPT, is_valid, judgment_key, read_judgments
@@ -227,14 +228,14 @@ def write_outputs(result: Mapping, out_dir: str, plots: bool = True) -> list[str
   paths = [os.path.join(out_dir, f"{key}_{n}") for n in
            ("results.json", "cells.csv", "languages.csv")]
   jsonl.write_json(paths[0], result)
-  with open(paths[1], "w", newline="") as f:
+  with atomic_open(paths[1], newline="") as f:
     w = csv.writer(f)
     w.writerow(["model", "key", "language", "category", "turn", "n", "failed", "mean"])
     for model, m in result["models"].items():
       for k, c in m["cells"].items():
         w.writerow([model, k, c["language"], c["category"], c["turn"], c["n"], c["failed"],
                     c["mean"]])
-  with open(paths[2], "w", newline="") as f:
+  with atomic_open(paths[2], newline="") as f:
     w = csv.writer(f)
     cols = ["mean", "line_mean", "category_mean", "turn_1", "turn_2", "n", "failed", "missing",
             "expected", "lines"]

@@ -14,6 +14,7 @@ import threading
 import warnings
 from typing import Iterable, Mapping
 
+from itx.data.files import atomic_write_json, atomic_write_jsonl
 from itx.data.jsonl import RecordError
 
 
@@ -96,23 +97,11 @@ def repair(path: str) -> int:
 
 
 def rewrite(path: str, records: Iterable[Mapping]) -> None:
-  """Replace `path` by `records`, atomically (a temporary file, then os.replace)."""
-  tmp = path + ".tmp"
-  with open(tmp, "w", encoding="utf-8") as f:
-    for r in records:
-      f.write(json.dumps(r, ensure_ascii=False) + "\n")
-    f.flush()
-    os.fsync(f.fileno())
-  os.replace(tmp, path)
+  """Replace `path` by `records`, atomically (itx.data.files)."""
+  atomic_write_jsonl(path, records)
 
 
-def write_json(path: str, obj) -> None:
-  """`obj` as indented JSON, atomically (NaN written as NaN, as Python reads it back)."""
-  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  tmp = path + ".tmp"
-  with open(tmp, "w", encoding="utf-8") as f:
-    json.dump(obj, f, indent=2, ensure_ascii=False, allow_nan=True)
-  os.replace(tmp, path)
+write_json = atomic_write_json  # `obj` as indented JSON, atomically
 
 
 class Appender:

@@ -36,23 +36,25 @@ def nll_of_examples(run, examples: list[tuple[np.ndarray, np.ndarray]], *, seq_l
   shards = run.mesh.shape["data"] * run.mesh.shape["fsdp"]
   batch_size = -(-batch_size // shards) * shards
   fn = _row_sums_fn(run.model)
-  rows, keep = [], []
+  examples_, keep = [], []
   for ids, target in examples:
     try:
-      rows.append(pad_example(to_training_example(ids, target, seq_len), seq_len))
+      examples_.append(to_training_example(ids, target, seq_len))
       keep.append(True)
     except NoTargetError:
       keep.append(False)
   adapter = getattr(run, "adapter", None)
-  if adapter is not None:  # a LoRA run: every row through the run's chosen adapter (one id per row)
-    rows = [dict(r, adapter_ids=np.asarray(adapter, np.int32)) for r in rows]
   sums, counts = [], []
-  empty = {k: np.zeros_like(v) for k, v in rows[0].items()} if rows else None
   with jax.set_mesh(run.mesh), nn.logical_axis_rules(run.rules):
-    for start in tqdm(range(0, len(rows), batch_size), desc=desc, disable=not progress):
-      chunk = rows[start:start + batch_size]
-      chunk = chunk + [empty] * (batch_size - len(chunk))
-      batch = {k: np.stack([r[k] for r in chunk]) for k in chunk[0]}
+    for start in tqdm(range(0, len(examples_), batch_size), desc=desc, disable=not progress):
+      chunk = examples_[start:start + batch_size]
+      # rows as long as this batch's longest example (in steps of 64): short answers cost little
+      length = min(seq_len, -(-max(len(ex["inputs"]) for ex in chunk) // 64) * 64)
+      rows = [pad_example(ex, length) for ex in chunk]
+      if adapter is not None:  # a LoRA run: every row through the run's chosen adapter (one id per row)
+        rows = [dict(r, adapter_ids=np.asarray(adapter, np.int32)) for r in rows]
+      rows += [{k: np.zeros_like(v) for k, v in rows[0].items()}] * (batch_size - len(rows))
+      batch = {k: np.stack([r[k] for r in rows]) for k in rows[0]}
       s, c = fn(run.params, batch)
       sums.extend(np.asarray(s))
       counts.extend(np.asarray(c))

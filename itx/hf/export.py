@@ -20,7 +20,7 @@ import ml_collections
 
 from itx import config as config_lib
 from itx import sharding
-from itx.data.cache import atomic_dir
+from itx.data.files import atomic_dir
 from itx.data.chat import end_of_turn_ids
 from itx.datasets.sources import config_tokenizer
 from itx.hf import config_map, peft, weights

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import json
 import os
+
 import numpy as np
 
-from itx.data.cache import atomic_dir
+from itx.data.files import atomic_dir
 from itx.models.families import family
 
 # GGUF architecture -> Hugging Face model_type.

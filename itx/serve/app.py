@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException
 
 from itx.data.conditioning import system_prompt
 from itx.data.languages import STUDY_CODES, SYSTEM_MESSAGES
+from itx.serve.examples import examples
 from itx.generate import prompt_ids
 from itx.serve import openai_api as api
 from itx.serve.engine import Failed, QueueFull, RowSpec
@@ -162,7 +163,7 @@ def create_app(runs: list[ServedRun], *, api_key: str | None = None, max_tokens:
   async def info():
     return {"models": [m.card() for m in table.values()], "auth": api_key is not None, "max_tokens": max_tokens,
             "languages": [{"code": c, "name": Locale.parse(c).get_display_name(c).capitalize()} for c in STUDY_CODES],
-            "load": {r.name: r.engine.load() for r in runs}}
+            "load": {r.name: r.engine.load() for r in runs}, "examples": examples()}
 
   @app.post("/v1/chat/completions", dependencies=[Depends(authorized)])
   async def chat(req: api.ChatRequest):
@@ -239,6 +240,10 @@ def create_app(runs: list[ServedRun], *, api_key: str | None = None, max_tokens:
 
   @app.get("/health")
   async def health():
+    """200 once every engine has compiled its shapes (Kernels.warm_up); 503 while it is warming up."""
+    warming = [r.name for r in runs if not r.engine.ready.is_set()]
+    if warming:
+      return JSONResponse({"status": "warming up", "runs": warming}, status_code=503)
     return {"status": "ok"}
 
   app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

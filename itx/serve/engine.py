@@ -15,11 +15,13 @@ import collections
 import dataclasses
 import logging
 import threading
+import time
 from typing import Callable
 
 import numpy as np
 
 from itx.data.chat import end_of_turn_ids
+from itx.serve.detokenize import StreamedText
 from itx.serve.kernels import Kernels, RowSampling
 
 log = logging.getLogger(__name__)
@@ -88,7 +90,7 @@ class _Row:
   position: int = 0          # position of `last` (the next token fed to the model)
   last: int = 0
   generated: list = dataclasses.field(default_factory=list)
-  sent: int = 0              # characters of the answer already emitted
+  text: StreamedText | None = None  # the answer's text so far, decoded token by token
 
 
 def _round_up(n: int, k: int) -> int:
@@ -98,10 +100,15 @@ def _round_up(n: int, k: int) -> int:
 class Engine:
   """Continuous batching over `kernels.slots` rows of at most `kernels.max_len` positions."""
 
-  def __init__(self, kernels: Kernels, tokenizer, *, max_waiting: int = 256, length_bucket: int = 64):
+  def __init__(self, kernels: Kernels, tokenizer, *, max_waiting: int = 256, warm_up: bool = False,
+               name: str = "engine"):
+    """warm_up: `start` first compiles every shape (Kernels.warm_up); `ready` is set once it is done
+    (at once without warm-up). Requests submitted meanwhile wait in the queue."""
     self.kernels, self.tokenizer = kernels, tokenizer
+    self.warm, self.name = warm_up, name
+    self.ready = threading.Event()
     self.slots, self.max_len = kernels.slots, kernels.max_len
-    self.max_waiting, self.length_bucket = max_waiting, length_bucket
+    self.max_waiting = max_waiting
     self.stop_ids = frozenset(end_of_turn_ids(tokenizer))
     self._waiting: collections.deque = collections.deque()
     self._scoring: collections.deque = collections.deque()
@@ -147,7 +154,7 @@ class Engine:
   def start(self) -> None:
     if self._thread is None:
       self._stopping = False
-      self._thread = threading.Thread(target=self._loop, name="itx-engine", daemon=True)
+      self._thread = threading.Thread(target=self._warm_then_loop, name="itx-engine", daemon=True)
       self._thread.start()
 
   def stop(self) -> None:
@@ -163,6 +170,15 @@ class Engine:
     self._rows = [None] * self.slots
 
   # --- the engine thread -------------------------------------------------------------------------
+
+  def _warm_then_loop(self) -> None:
+    if self.warm and not self.ready.is_set():
+      start = time.perf_counter()
+      shapes = self.kernels.warm_up()
+      log.info("%s: warm-up compiled or loaded %d prefill and decode-step shapes in %.1f s",
+               self.name, shapes, time.perf_counter() - start)
+    self.ready.set()
+    self._loop()
 
   def _loop(self) -> None:
     while True:
@@ -209,7 +225,7 @@ class Engine:
     out_lp, out_top = [], []
     for start in range(0, len(prompts), k.batch_multiple):
       chunk = prompts[start:start + k.batch_multiple]
-      p = min(_round_up(max(map(len, chunk)), self.length_bucket), self.max_len)
+      p = k.bucket(max(map(len, chunk)))
       tokens = np.zeros((k.batch_multiple, p), np.int32)
       lengths = np.ones(k.batch_multiple, np.int32)
       for i, ids in enumerate(chunk):
@@ -226,7 +242,7 @@ class Engine:
     k = self.kernels
     # Rows per prefill rounded up to a power of two (times the shards): few shapes, few compiles.
     b = min(k.batch_multiple * 2 ** int(np.ceil(np.log2(-(-len(rows) // k.batch_multiple)))), self.slots)
-    p = min(_round_up(max(len(r.spec.prompt) for r in rows), self.length_bucket), self.max_len)
+    p = k.bucket(max(len(r.spec.prompt) for r in rows))
     tokens = np.zeros((b, p), np.int32)
     lengths = np.ones(b, np.int32)
     slots = np.full(b, self.slots, np.int32)  # padding rows: out of range, dropped
@@ -275,34 +291,19 @@ class Engine:
     row.generated.append(token)
     row.last = token
     spec = row.spec
+    if row.text is None:
+      row.text = StreamedText(self.tokenizer, spec.stop, spec.lstrip)
     ended = token in self.stop_ids
-    body = row.generated[:-1] if ended else row.generated
-    text = self.tokenizer.decode(body, skip_special_tokens=True)
-    if spec.lstrip:
-      text = text.lstrip()
-    reason = "stop" if ended else None
-    cuts = [text.find(s, max(0, row.sent - len(s))) for s in spec.stop]
-    cuts = [c for c in cuts if c >= 0]
-    if cuts:
-      text, reason = text[:min(cuts)], "stop"
-    elif reason is None and (len(row.generated) >= spec.max_tokens or row.position + 1 >= self.max_len):
+    delta, cut = row.text.add(token) if not ended else ("", False)
+    reason = "stop" if ended or cut else None
+    if reason is None and (len(row.generated) >= spec.max_tokens or row.position + 1 >= self.max_len):
       reason = "length"
-    if reason is None:
-      text = self._holdback(text, spec.stop)
-    delta = text[row.sent:] if len(text) > row.sent else ""
-    row.sent = max(row.sent, len(text))
+    if reason is not None and not cut:
+      rest, cut = row.text.flush()
+      delta += rest
+      reason = "stop" if cut else reason
     alternatives = list(zip(map(int, top_ids), map(float, top_lp)))
     row.handle.emit(Delta(spec.index, delta, [(token, float(logprob), alternatives)]))
     if reason is not None:
       row.handle.emit(Finished(spec.index, reason, len(row.generated)))
       self._rows[row.slot] = None
-
-  @staticmethod
-  def _holdback(text: str, stops: tuple[str, ...]) -> str:
-    """The part of an unfinished answer safe to send: not a half-decoded character, nor the start of
-    a stop string that the next tokens may complete."""
-    text = text.rstrip("\ufffd")
-    held = 0
-    for s in stops:
-      held = max([held] + [n for n in range(1, min(len(s) - 1, len(text)) + 1) if text.endswith(s[:n])])
-    return text[:len(text) - held]

@@ -4,7 +4,9 @@ slots, and scoring a prompt (log-probabilities of its tokens).
 The decode cache has a fixed shape, `slots` rows x `max_len` positions (the layout of
 `itx.models.decoder.init_cache`: slot s of a row holds position s), so admitting or finishing a request
 never recompiles the step. A step attends only to the cache's first positions, up to the smallest
-length bucket (64, 128, ... max_len) that holds every live row: one compiled step per bucket. Prefill compiles once per (rows, prompt length) bucket. Each row samples
+length bucket (64, 128, ... max_len) that holds every live row: one compiled step per bucket. Prefill
+compiles once per (rows, prompt length) bucket, rows doubling up to the slots and lengths in the same
+buckets, so `warm_up` can compile every shape before the first request. Each row samples
 with its own temperature, top-k, top-p and PRNG stream, so a row's tokens do not depend on which
 other rows share the step.
 """
@@ -94,6 +96,9 @@ class Kernels:
     self._score = jax.jit(self._score_fn)
     with self.context():
       self.cache = jax.jit(lambda: init_cache(model.cfg, slots, max_len))()
+    # Every step and prefill returns the cache in this sharding: a cache whose sharding drifted would
+    # be a new input signature, compiled again (warm-up then would not cover the first burst).
+    self._cache_sharding = jax.tree.map(lambda x: x.sharding, self.cache)
 
   def context(self) -> contextlib.ExitStack:
     stack = contextlib.ExitStack()
@@ -122,13 +127,14 @@ class Kernels:
     cache = {"k": cache["k"].at[:, slots, :, :p].set(fresh["k"], mode="drop"),
              "v": cache["v"].at[:, slots, :, :p].set(fresh["v"], mode="drop"),
              "segment_ids": cache["segment_ids"].at[slots].set(seg, mode="drop")}
-    return sample_rows(logits[:, 0], s), cache
+    return sample_rows(logits[:, 0], s), jax.lax.with_sharding_constraint(cache, self._cache_sharding)
 
   def _step_fn(self, params, cache, tokens, positions, live, adapters, s, *, kv_len):
     # Attends to the first kv_len positions only (every live row's next position lies below it).
     view = cache_prefix(cache, kv_len)
     logits, view = self._apply(params, tokens[:, None], live[:, None], positions[:, None], adapters, cache=view)
-    return sample_rows(logits[:, 0], s), with_prefix(cache, view)
+    return sample_rows(logits[:, 0], s), jax.lax.with_sharding_constraint(with_prefix(cache, view),
+                                                                          self._cache_sharding)
 
   def _score_fn(self, params, tokens, lengths, adapters):
     b, p = tokens.shape
@@ -147,15 +153,47 @@ class Kernels:
       out, self.cache = self._prefill(self.params, self.cache, tokens, lengths, slots, adapters, sampling.tree())
     return jax.device_get(out)
 
+  def bucket(self, length: int) -> int:
+    """The smallest length bucket (64 doubling, up to max_len) that holds `length` positions."""
+    bucket = LENGTH_BUCKET
+    while bucket < length:
+      bucket *= 2
+    return min(bucket, self.max_len)
+
+  def length_buckets(self) -> list[int]:
+    return sorted({self.bucket(n) for n in [LENGTH_BUCKET * 2 ** k for k in range(32)
+                                            if LENGTH_BUCKET * 2 ** k < self.max_len] + [self.max_len]})
+
+  def prefill_rows(self) -> list[int]:
+    """The row counts a prefill is compiled for: the shards' multiple doubling, up to the slots."""
+    rows, b = [], self.batch_multiple
+    while b < self.slots:
+      rows.append(b)
+      b *= 2
+    return rows + [self.slots]
+
+  def warm_up(self) -> int:
+    """Compiles (or loads from the persistent compilation cache) every prefill and decode-step shape
+    the engine can use, before any request: the first burst then runs at full speed. Run it before
+    rows are live (the dummy step writes each slot's position 0). Returns the number of shapes."""
+    shapes = 0
+    for b in self.prefill_rows():
+      for p in self.length_buckets():
+        self.prefill(np.zeros((b, p), np.int32), np.ones(b, np.int32), np.full(b, self.slots, np.int32),
+                     np.zeros(b, np.int32), RowSampling.empty(b))
+        shapes += 1
+    n = self.slots
+    for kv_len in self.length_buckets():
+      self.step(np.zeros(n, np.int32), np.zeros(n, np.int32), np.zeros(n, np.int32), np.zeros(n, np.int32),
+                RowSampling.empty(n), kv_len=kv_len)
+      shapes += 1
+    return shapes
+
   def reach(self, positions: np.ndarray, live: np.ndarray) -> int:
-    """The positions a step attends to: the smallest length bucket (64 doubling up to max_len) above
-    every live row's position. Few buckets, so few compiled steps; short conversations never pay
-    for a long max_len."""
-    furthest = int(positions[live.astype(bool)].max(initial=0)) + 1
-    length = LENGTH_BUCKET
-    while length < furthest:
-      length *= 2
-    return min(length, self.max_len)
+    """The positions a step attends to: the length bucket (64 doubling up to max_len) above every
+    live row's position. Few buckets, so few compiled steps; short conversations never pay for a
+    long max_len."""
+    return self.bucket(int(positions[live.astype(bool)].max(initial=0)) + 1)
 
   def step(self, tokens: np.ndarray, positions: np.ndarray, live: np.ndarray, adapters: np.ndarray,
            sampling: RowSampling, kv_len: int | None = None):

@@ -58,15 +58,16 @@ def run_groups(config) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 def serve_loaded_run(name: str, run, *, slots: int = 16, max_len: int | None = None, max_waiting: int = 256,
-                     length_bucket: int = 64, groups: tuple[str, ...] | None = None, workdir: str = "") -> ServedRun:
+                     groups: tuple[str, ...] | None = None, workdir: str = "", warm_up: bool = True) -> ServedRun:
   """A ServedRun of an `itx.inference.LoadedRun` (its engine not started yet). max_len defaults to
-  the run's training sequence length; `groups` overrides the config's tag groups."""
+  the run's training sequence length; `groups` overrides the config's tag groups; warm_up: the engine
+  compiles every shape when it starts, before the server reports healthy (Kernels.warm_up)."""
   shards = run.mesh.shape["data"] * run.mesh.shape["fsdp"]
   slots = -(-slots // shards) * shards
   max_len = max_len or int(run.config.data.seq_len)
   kernels = Kernels(run.model, run.params, slots=slots, max_len=max_len, mesh=run.mesh, rules=run.rules,
                     batch_multiple=shards)
-  engine = Engine(kernels, run.tokenizer, max_waiting=max_waiting, length_bucket=length_bucket)
+  engine = Engine(kernels, run.tokenizer, max_waiting=max_waiting, warm_up=warm_up, name=name)
   tags, adapters = run_groups(run.config)
   return ServedRun(name, engine, run.tokenizer, tuple(groups) if groups is not None else tags, adapters, workdir)
 

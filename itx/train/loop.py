@@ -25,8 +25,8 @@ from itx.hf import config_map as hf_config_map
 from itx.hf import weights as hf_weights
 from itx.train.assemble import Assembled, assemble
 from itx.models import lora
-from itx.train import frozen_base
-from itx.train.checkpoint import Checkpointer, restore_base, restore_params
+from itx.train import frozen_base, run_config
+from itx.train.checkpoint import Checkpointer, restore_base, restore_config, restore_params
 from itx.train.compilation import enable_persistent_cache
 from itx.train.hooks import Hook, HookContext, StopTraining, run_hooks
 from itx.train.metrics import MetricsWriter, peak_flops_per_device, read_metrics
@@ -149,7 +149,6 @@ def _summary(c, run: Assembled, sources) -> str:
 def _check_row_layout(c, workdir: str) -> None:
   """A bank's rows hold one group each or mix groups (`lora.rows_by_adapter`): the data stream's
   saved state belongs to one layout, so a run resumes only in the layout it was trained in."""
-  from itx.train.checkpoint import restore_config
   saved = config_lib.rows_by_adapter(ml_collections.ConfigDict(restore_config(workdir)))
   if config_lib.lora_routing(c) is not None and saved != config_lib.rows_by_adapter(c):
     raise config_lib.ConfigError(
@@ -205,8 +204,13 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool | N
 
   is_lora = run.model_cfg.lora is not None
   start = Checkpointer(workdir, c.checkpoint).latest_step()
-  if start is not None:
+  if start is not None:  # refused before anything is restored or written when the state would not fit
     _check_row_layout(c, workdir)
+    changes = run_config.check_resume(restore_config(workdir, start), c, workdir)
+    if host == 0:
+      run_config.record_resume(workdir, start, c, changes)
+  elif host == 0:
+    run_config.write_started(workdir, c)
   base_ref = None
   if is_lora:  # the base is read from init_from, fresh or resumed; only the adapters are saved
     state, base = _lora_base(c, run, workdir)

@@ -63,6 +63,22 @@ async function loadInfo() {
     o.textContent = l.name + " (" + l.code + ")";
     lang.append(o);
   }
+  const examples = $("examples");
+  examples.replaceChildren();
+  for (const task of (info.examples || {tasks: []}).tasks) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "example";
+    b.dataset.task = task.id;
+    b.textContent = task.label;
+    b.title = "Ask this task in the chosen language, to every ticked model";
+    b.addEventListener("click", () => {
+      const prompts = info.examples.prompts[$("language").value] || info.examples.prompts.en;
+      $("question").value = prompts[task.id];
+      $("ask").requestSubmit();
+    });
+    examples.append(b);
+  }
   $("max-tokens").max = info.max_tokens;
   $("max-tokens").value = Math.min(parseInt($("max-tokens").value, 10) || 128, info.max_tokens);
   $("key-box").hidden = !info.auth;
