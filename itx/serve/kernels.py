@@ -174,19 +174,22 @@ class Kernels:
 
   def warm_up(self) -> int:
     """Compiles (or loads from the persistent compilation cache) every prefill and decode-step shape
-    the engine can use, before any request: the first burst then runs at full speed. Run it before
-    rows are live (the dummy step writes each slot's position 0). Returns the number of shapes."""
+    the engine can use, ahead of time and without running them (no activation memory, no compute):
+    the first burst then traces, lowers and compiles nothing. Returns the number of shapes."""
     shapes = 0
-    for b in self.prefill_rows():
-      for p in self.length_buckets():
-        self.prefill(np.zeros((b, p), np.int32), np.ones(b, np.int32), np.full(b, self.slots, np.int32),
-                     np.zeros(b, np.int32), RowSampling.empty(b))
+    with self.context():
+      for b in self.prefill_rows():
+        for p in self.length_buckets():
+          self._prefill.lower(self.params, self.cache, np.zeros((b, p), np.int32), np.ones(b, np.int32),
+                              np.full(b, self.slots, np.int32), np.zeros(b, np.int32),
+                              RowSampling.empty(b).tree()).compile()
+          shapes += 1
+      n = self.slots
+      for kv_len in self.length_buckets():
+        zeros = np.zeros(n, np.int32)
+        self._step.lower(self.params, self.cache, zeros, zeros, zeros, zeros, RowSampling.empty(n).tree(),
+                         kv_len=kv_len).compile()
         shapes += 1
-    n = self.slots
-    for kv_len in self.length_buckets():
-      self.step(np.zeros(n, np.int32), np.zeros(n, np.int32), np.zeros(n, np.int32), np.zeros(n, np.int32),
-                RowSampling.empty(n), kv_len=kv_len)
-      shapes += 1
     return shapes
 
   def reach(self, positions: np.ndarray, live: np.ndarray) -> int:
