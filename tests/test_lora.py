@@ -372,7 +372,7 @@ def test_a_bfloat16_base_trains_float32_adapters_and_optimizer_state():
   """QLoRA's layout: the frozen base held in bfloat16 (model.param_dtype), adapters and their Adam
   moments in float32; the loss of the bfloat16 base is the float32 one's up to bfloat16 rounding."""
   from itx.train.loop import resolve
-  losses = {}
+  losses, float_base = {}, None
   for dtype in ("float32", "bfloat16"):
     c = tiny_config(param_dtype=dtype)
     c.lora.rank = 4
