@@ -63,14 +63,9 @@ def load_run(workdir: str, step: int | None = None, *, mesh_overrides: dict | No
   c = ml_collections.ConfigDict(restore_config(workdir, step))
   if mesh_overrides:
     c.mesh.update(mesh_overrides)
-  model_cfg = ModelConfig.from_config(c.model, c.get("lora"))
-  model = network(model_cfg)
-  mesh = sharding.make_mesh(c.mesh, devices)
-  config_lib.check_model_fits_mesh(c, mesh)
-  rules = sharding.rules_from_config(c.mesh)
-  abstract, shardings = param_shardings(model, mesh, rules)
-  with jax.set_mesh(mesh), nn.logical_axis_rules(rules):
-    params = load_run_params(workdir, step, model, model_cfg, abstract, shardings, base_override=base)
+  model_cfg, model, mesh, rules, params = _placed(
+      c, devices, lambda m, cfg, abstract, shardings: load_run_params(workdir, step, m, cfg, abstract, shardings,
+                                                                      base_override=base))
   index = None
   if model_cfg.lora is not None:
     index = model_cfg.lora.adapter_index(adapter) if adapter else 0
@@ -106,15 +101,23 @@ def load_checkpoint(source: str, *, max_len: int = 2048, chat_template: str = ""
     log.info("%s has no chat template: using itx's %r template", source, c.data.chat_template)
     tok = config_tokenizer(c)
   c = config_lib.resolved(c, vocab_size=len(tok), hf_fields=fields)
-  model_cfg = ModelConfig.from_config(c.model)
+  _, model, mesh, rules, params = _placed(c, devices, lambda m, cfg, abstract, shardings: load_hf_params(
+      hf_dir, cfg, abstract, shardings))
+  return LoadedRun(c, model, params, tok, mesh, rules, None)
+
+
+def _placed(c, devices, load):
+  """(model config, network, mesh, rules, parameters) of a config, the parameters read by
+  `load(network, model config, abstract params, shardings)` straight into their shardings."""
+  model_cfg = ModelConfig.from_config(c.model, c.get("lora"))
   model = network(model_cfg)
   mesh = sharding.make_mesh(c.mesh, devices)
   config_lib.check_model_fits_mesh(c, mesh)
   rules = sharding.rules_from_config(c.mesh)
   abstract, shardings = param_shardings(model, mesh, rules)
   with jax.set_mesh(mesh), nn.logical_axis_rules(rules):
-    params = load_hf_params(hf_dir, model_cfg, abstract, shardings)
-  return LoadedRun(c, model, params, tok, mesh, rules, None)
+    params = load(model, model_cfg, abstract, shardings)
+  return model_cfg, model, mesh, rules, params
 
 
 def local_mesh() -> dict:

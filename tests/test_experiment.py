@@ -13,6 +13,8 @@ from experiments import multilingual_parallel as mp
 from helpers import finish
 from itx import results
 
+pytestmark = pytest.mark.slow
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

@@ -19,6 +19,8 @@ from itx.train.checkpoint import Checkpointer, restore_params
 from itx.train.loop import train
 from itx.train.metrics import read_metrics
 
+pytestmark = pytest.mark.multiprocess
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STEPS = 30
 _LOGS = itertools.count()

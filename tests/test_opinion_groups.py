@@ -23,6 +23,8 @@ from itx.eval.judge_client import JudgeConfig, OpenAIJudge
 from itx.eval.opinion_answers import evaluation_items, group_report
 from itx.train.checkpoint import restore_config
 
+pytestmark = pytest.mark.slow
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

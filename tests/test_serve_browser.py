@@ -9,6 +9,8 @@ import pytest
 
 from serve_support import GROUPS, groups_run, loaded, served  # noqa: F401  (session fixtures)
 
+pytestmark = pytest.mark.browser
+
 webdriver = pytest.importorskip("selenium.webdriver")
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -33,28 +35,41 @@ def browser():
   shutil.rmtree(profile, ignore_errors=True)
 
 
+def choose(browser, models, language, max_tokens):
+  """Ticks the models' boxes, selects the language and sets max tokens."""
+  from selenium.webdriver.common.by import By
+  from selenium.webdriver.support.ui import Select
+  for model in models:
+    browser.find_element(By.CSS_SELECTOR, f"#choice-list input[value='{model}']").find_element(By.XPATH, "..").click()
+  Select(browser.find_element(By.ID, "language")).select_by_value(language)
+  box = browser.find_element(By.ID, "max-tokens")
+  box.clear()
+  box.send_keys(str(max_tokens))
+
+
+def answered(wait, n):
+  """The n answer cards once none is streaming any more."""
+  from selenium.webdriver.common.by import By
+
+  def finished(d):
+    cards = d.find_elements(By.CSS_SELECTOR, "#answers .answer")
+    return len(cards) == n and not d.find_elements(By.CSS_SELECTOR, "#answers .answer.streaming") and cards
+
+  return wait.until(finished)
+
+
 def test_three_groups_answer_side_by_side(served, browser):  # noqa: F811
   from selenium.webdriver.common.by import By
-  from selenium.webdriver.support.ui import Select, WebDriverWait
+  from selenium.webdriver.support.ui import WebDriverWait
   url, _ = served
   browser.get(url + "/")
   wait = WebDriverWait(browser, 120)
   wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#choice-list input"))
   browser.find_element(By.ID, "question").send_keys("What should a city spend its money on?")
   chosen = [f"tiny:{g}" for g in GROUPS[:3]]
-  for model in chosen:
-    browser.find_element(By.CSS_SELECTOR, f"#choice-list input[value='{model}']").find_element(By.XPATH, "..").click()
-  Select(browser.find_element(By.ID, "language")).select_by_value("en")
-  max_tokens = browser.find_element(By.ID, "max-tokens")
-  max_tokens.clear()
-  max_tokens.send_keys("24")
+  choose(browser, chosen, "en", 24)
   browser.find_element(By.ID, "submit").click()
-
-  def finished(d):
-    cards = d.find_elements(By.CSS_SELECTOR, "#answers .answer")
-    return len(cards) == 3 and not d.find_elements(By.CSS_SELECTOR, "#answers .answer.streaming") and cards
-
-  cards = wait.until(finished)
+  cards = answered(wait, 3)
   assert [c.get_attribute("data-model") for c in cards] == chosen  # one column per choice, in order
   for c in cards:
     assert "failed" not in c.get_attribute("class"), c.text
@@ -90,26 +105,16 @@ def test_a_failing_request_is_reported_on_the_page(served, browser):  # noqa: F8
 
 def test_a_task_example_asks_every_ticked_column_in_the_chosen_language(served, browser):  # noqa: F811
   from selenium.webdriver.common.by import By
-  from selenium.webdriver.support.ui import Select, WebDriverWait
+  from selenium.webdriver.support.ui import WebDriverWait
   from itx.serve.examples import EXAMPLES, TASKS
   url, _ = served
   browser.get(url + "/")
   wait = WebDriverWait(browser, 120)
   wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#examples .example")) == len(TASKS))
   chosen = [f"tiny:{g}" for g in GROUPS[:2]] + ["plain"]
-  for model in chosen:
-    browser.find_element(By.CSS_SELECTOR, f"#choice-list input[value='{model}']").find_element(By.XPATH, "..").click()
-  Select(browser.find_element(By.ID, "language")).select_by_value("de")
-  max_tokens = browser.find_element(By.ID, "max-tokens")
-  max_tokens.clear()
-  max_tokens.send_keys("16")
+  choose(browser, chosen, "de", 16)
   browser.find_element(By.CSS_SELECTOR, "#examples .example[data-task='summarise']").click()  # one click asks
-
-  def finished(d):
-    cards = d.find_elements(By.CSS_SELECTOR, "#answers .answer")
-    return len(cards) == 3 and not d.find_elements(By.CSS_SELECTOR, "#answers .answer.streaming") and cards
-
-  cards = wait.until(finished)
+  cards = answered(wait, 3)
   assert browser.find_element(By.ID, "question").get_attribute("value") == EXAMPLES["de"]["summarise"]
   assert [c.get_attribute("data-model") for c in cards] == chosen
   for c in cards:

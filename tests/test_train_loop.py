@@ -89,6 +89,7 @@ def test_init_from_another_run_starts_from_its_parameters(tmp_path):
   assert_trees_close(restore_params(second), restore_params(first), rtol=0)
 
 
+@pytest.mark.slow
 def test_sigterm_saves_a_checkpoint_and_the_rerun_resumes_from_it(tmp_path):
   import signal
   import time
@@ -112,6 +113,7 @@ def test_sigterm_saves_a_checkpoint_and_the_rerun_resumes_from_it(tmp_path):
   assert json.loads(out.stdout.strip().splitlines()[-1])["step"] == 400
 
 
+@pytest.mark.slow
 def test_sigterm_right_after_a_periodic_save_exits_with_that_step(tmp_path):
   import signal
   from itx.train.checkpoint import Checkpointer

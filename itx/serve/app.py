@@ -17,7 +17,7 @@ import secrets
 from babel import Locale
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
@@ -129,9 +129,10 @@ def create_app(runs: list[ServedRun], *, api_key: str | None = None, max_tokens:
                          code="model_not_found")
     return table[name]
 
-  def submit(model: ServedModel, specs, emit):
+  def enqueue(queue_work):
+    """Runs `queue_work()` (an engine's submit or score); a full queue is a 503 asking to retry."""
     try:
-      return model.run.engine.submit(specs, emit)
+      return queue_work()
     except QueueFull as e:
       raise api.APIError(503, f"the server is busy ({e}); retry shortly", kind="server_overloaded",
                          code="queue_full") from None
@@ -168,47 +169,24 @@ def create_app(runs: list[ServedRun], *, api_key: str | None = None, max_tokens:
   @app.post("/v1/chat/completions", dependencies=[Depends(authorized)])
   async def chat(req: api.ChatRequest):
     model = resolve(req.model)
-    messages = [{"role": m.role, "content": m.content} for m in req.messages]
-    if messages[-1]["role"] == "assistant":
-      raise api.APIError(400, "field 'messages': the last message must not be the assistant's", param="messages")
-    if req.language is not None and req.language.lower() not in SYSTEM_MESSAGES:
-      raise api.APIError(400, f"field 'language': expected one of {sorted(SYSTEM_MESSAGES)}", param="language")
-    group = model.group if model.conditioning == "tag" else None
-    if group is not None or req.language is not None:
-      if messages[0]["role"] == "system":
-        raise api.APIError(400, f"field 'messages[0].role': {model.id!r} with a language or a group sets the "
-                           "system message itself", param="messages[0].role")
-      messages.insert(0, {"role": "system", "content": system_prompt(req.language, group)})
-    try:
-      prompt = prompt_ids(model.run.tokenizer, messages)
-    except Exception as e:  # noqa: BLE001 - e.g. a template that refuses the conversation
-      raise api.APIError(400, f"field 'messages': cannot render the conversation: {e}", param="messages") from None
+    prompt = chat_prompt(req, model)
     check_n(req.n, model)
     limit = capped(req.max_completion_tokens or req.max_tokens, len(prompt), model, "messages")
     seed = req.seed if req.seed is not None else secrets.randbits(31)
     specs = [RowSpec(prompt, limit, req.temperature, req.top_p, req.top_k, seed, i, req.stop, model.adapter,
                      lstrip=True) for i in range(req.n)]
     q, emit = queue_for(asyncio.get_running_loop())
-    handle = submit(model, specs, emit)
+    handle = enqueue(lambda: model.run.engine.submit(specs, emit))
     return await run_chat(req, model, prompt, handle, q)
 
   @app.post("/v1/completions", dependencies=[Depends(authorized)])
   async def completions(req: api.CompletionRequest):
     model = resolve(req.model)
-    tok = model.run.tokenizer
-    vocab = model.run.engine.kernels.model.cfg.real_vocab_size  # without the padding ids
-    prompts = []
-    for i, p in enumerate(req.prompt):
-      field = "prompt" if len(req.prompt) == 1 else f"prompt[{i}]"
-      ids = text_ids(tok, p) if isinstance(p, str) else list(p)
-      if not ids:
-        raise api.APIError(400, f"field '{field}': the prompt is empty", param=field)
-      if max(ids) >= vocab:
-        raise api.APIError(400, f"field '{field}': token id {max(ids)} is outside the vocabulary of {vocab}",
-                           param=field)
-      if req.max_tokens == 0 and len(ids) > model.run.max_len:
-        capped(0, len(ids), model, field)
-      prompts.append(ids)
+    prompts = completion_prompts(req, model)
+    if req.max_tokens == 0:  # scoring only: each prompt must fit whole
+      for i, ids in enumerate(prompts):
+        if len(ids) > model.run.max_len:
+          capped(0, len(ids), model, "prompt" if len(prompts) == 1 else f"prompt[{i}]")
     check_n(req.n, model)
     limits = [capped(req.max_tokens, len(p), model, f"prompt[{i}]" if len(prompts) > 1 else "prompt")
               if req.max_tokens > 0 else 0 for i, p in enumerate(prompts)]
@@ -216,11 +194,7 @@ def create_app(runs: list[ServedRun], *, api_key: str | None = None, max_tokens:
     scored = None
     if req.echo and req.logprobs is not None:
       q, emit = queue_for(loop)
-      try:
-        handle = model.run.engine.score(prompts, emit, model.adapter)
-      except QueueFull as e:
-        raise api.APIError(503, f"the server is busy ({e}); retry shortly", kind="server_overloaded",
-                           code="queue_full") from None
+      handle = enqueue(lambda: model.run.engine.score(prompts, emit, model.adapter))
       try:
         scored = await q.get()
       finally:
@@ -231,7 +205,7 @@ def create_app(runs: list[ServedRun], *, api_key: str | None = None, max_tokens:
     specs = [RowSpec(p, limits[pi], req.temperature, req.top_p, req.top_k, seed, pi * req.n + j, req.stop,
                      model.adapter) for pi, p in enumerate(prompts) for j in range(req.n)]
     q, emit = queue_for(loop)
-    handle = submit(model, specs, emit) if req.max_tokens > 0 else None
+    handle = enqueue(lambda: model.run.engine.submit(specs, emit)) if req.max_tokens > 0 else None
     return await run_completion(req, model, prompts, scored, handle, q)
 
   @app.get("/")
@@ -248,6 +222,44 @@ def create_app(runs: list[ServedRun], *, api_key: str | None = None, max_tokens:
 
   app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
   return app
+
+
+def chat_prompt(req: api.ChatRequest, model: ServedModel) -> list[int]:
+  """The token ids of a chat request's conversation, with the system message a language or a tag
+  group sets (APIError 400 naming the field otherwise)."""
+  messages = [{"role": m.role, "content": m.content} for m in req.messages]
+  if messages[-1]["role"] == "assistant":
+    raise api.APIError(400, "field 'messages': the last message must not be the assistant's", param="messages")
+  if req.language is not None and req.language.lower() not in SYSTEM_MESSAGES:
+    raise api.APIError(400, f"field 'language': expected one of {sorted(SYSTEM_MESSAGES)}", param="language")
+  group = model.group if model.conditioning == "tag" else None
+  if group is not None or req.language is not None:
+    if messages[0]["role"] == "system":
+      raise api.APIError(400, f"field 'messages[0].role': {model.id!r} with a language or a group sets the "
+                         "system message itself", param="messages[0].role")
+    messages.insert(0, {"role": "system", "content": system_prompt(req.language, group)})
+  try:
+    return prompt_ids(model.run.tokenizer, messages)
+  except Exception as e:  # noqa: BLE001 - e.g. a template that refuses the conversation
+    raise api.APIError(400, f"field 'messages': cannot render the conversation: {e}", param="messages") from None
+
+
+def completion_prompts(req: api.CompletionRequest, model: ServedModel) -> list[list[int]]:
+  """The token ids of each prompt of a completion request (text or ids; APIError 400 naming the
+  field for an empty prompt or an id outside the vocabulary)."""
+  tok = model.run.tokenizer
+  vocab = model.run.engine.kernels.model.cfg.real_vocab_size  # without the padding ids
+  prompts = []
+  for i, p in enumerate(req.prompt):
+    field = "prompt" if len(req.prompt) == 1 else f"prompt[{i}]"
+    ids = text_ids(tok, p) if isinstance(p, str) else list(p)
+    if not ids:
+      raise api.APIError(400, f"field '{field}': the prompt is empty", param=field)
+    if max(ids) >= vocab:
+      raise api.APIError(400, f"field '{field}': token id {max(ids)} is outside the vocabulary of {vocab}",
+                         param=field)
+    prompts.append(ids)
+  return prompts
 
 
 def text_ids(tok, text: str) -> list[int]:
