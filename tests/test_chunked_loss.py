@@ -29,7 +29,7 @@ def batch_of(rng, b, t, vocab, adapters=0, per_token=False):
 def test_chunked_loss_and_gradients_equal_the_whole_logits(lora):
   rng = np.random.default_rng(0)
   spec = LoraSpec(rank=4, alpha=8.0, adapters=("a", "b", "c")) if lora else None
-  cfg = ModelConfig(vocab_size=256, d_model=32, n_layers=1, n_heads=4, n_kv_heads=2, mlp_dim=64, lora=spec,
+  cfg = ModelConfig(vocab_size=256, d_model=16, n_layers=1, n_heads=2, n_kv_heads=1, mlp_dim=32, lora=spec,
                     tie_embeddings=lora is None)
   model = network(cfg)
   batch = batch_of(rng, 4, 24, 256, adapters=3 if lora else 0, per_token=lora == "token")

@@ -94,6 +94,7 @@ class Kernels:
     self._prefill = jax.jit(self._prefill_fn, donate_argnames=("cache",))
     self._step = jax.jit(self._step_fn, static_argnames=("kv_len",), donate_argnames=("cache",))
     self._score = jax.jit(self._score_fn)
+    self._compiled: dict[tuple, object] = {}  # (kind, shape) -> executable compiled by warm_up
     with self.context():
       self.cache = jax.jit(lambda: init_cache(model.cfg, slots, max_len))()
     # Every step and prefill returns the cache in this sharding: a cache whose sharding drifted would
@@ -149,8 +150,9 @@ class Kernels:
               sampling: RowSampling):
     """tokens [B, P] (right-padded), lengths [B], slots [B] (the cache row of each prompt; `self.slots`
     for padding rows), adapters [B] -> first tokens [B], their logprobs [B], top ids / logprobs [B, K]."""
+    run = self._compiled.get(("prefill",) + tokens.shape, self._prefill)  # warm_up's executable, else jit
     with self.context():
-      out, self.cache = self._prefill(self.params, self.cache, tokens, lengths, slots, adapters, sampling.tree())
+      out, self.cache = run(self.params, self.cache, tokens, lengths, slots, adapters, sampling.tree())
     return jax.device_get(out)
 
   def bucket(self, length: int) -> int:
@@ -176,21 +178,18 @@ class Kernels:
     """Compiles (or loads from the persistent compilation cache) every prefill and decode-step shape
     the engine can use, ahead of time and without running them (no activation memory, no compute):
     the first burst then traces, lowers and compiles nothing. Returns the number of shapes."""
-    shapes = 0
     with self.context():
       for b in self.prefill_rows():
         for p in self.length_buckets():
-          self._prefill.lower(self.params, self.cache, np.zeros((b, p), np.int32), np.ones(b, np.int32),
-                              np.full(b, self.slots, np.int32), np.zeros(b, np.int32),
-                              RowSampling.empty(b).tree()).compile()
-          shapes += 1
+          self._compiled["prefill", b, p] = self._prefill.lower(
+              self.params, self.cache, np.zeros((b, p), np.int32), np.ones(b, np.int32),
+              np.full(b, self.slots, np.int32), np.zeros(b, np.int32), RowSampling.empty(b).tree()).compile()
       n = self.slots
       for kv_len in self.length_buckets():
         zeros = np.zeros(n, np.int32)
-        self._step.lower(self.params, self.cache, zeros, zeros, zeros, zeros, RowSampling.empty(n).tree(),
-                         kv_len=kv_len).compile()
-        shapes += 1
-    return shapes
+        self._compiled["step", kv_len] = self._step.lower(
+            self.params, self.cache, zeros, zeros, zeros, zeros, RowSampling.empty(n).tree(), kv_len=kv_len).compile()
+    return len(self._compiled)
 
   def reach(self, positions: np.ndarray, live: np.ndarray) -> int:
     """The positions a step attends to: the length bucket (64 doubling up to max_len) above every
@@ -205,8 +204,12 @@ class Kernels:
     kv_len: the cache positions attended to (default `reach`: the live rows' length bucket)."""
     kv_len = self.reach(positions, live) if kv_len is None else kv_len
     with self.context():
-      out, self.cache = self._step(self.params, self.cache, tokens, positions, live, adapters, sampling.tree(),
-                                   kv_len=kv_len)
+      if ("step", kv_len) in self._compiled:  # warm_up's executable: no dispatch-cache miss on first use
+        out, self.cache = self._compiled["step", kv_len](self.params, self.cache, tokens, positions, live, adapters,
+                                                         sampling.tree())
+      else:
+        out, self.cache = self._step(self.params, self.cache, tokens, positions, live, adapters, sampling.tree(),
+                                     kv_len=kv_len)
     return jax.device_get(out)
 
   def score(self, tokens: np.ndarray, lengths: np.ndarray, adapters: np.ndarray):

@@ -26,6 +26,7 @@ from itx.hf import weights as hf_weights
 from itx.train.assemble import Assembled, assemble
 from itx.models import lora
 from itx.train import frozen_base, run_config
+from itx.train import state as state_lib
 from itx.train.checkpoint import Checkpointer, restore_base, restore_config, restore_params
 from itx.train.compilation import enable_persistent_cache
 from itx.train.hooks import Hook, HookContext, StopTraining, run_hooks
@@ -93,13 +94,14 @@ def _all_finite(tree):
 
 def _lora_base(c, run: Assembled, workdir: str):
   """(fresh state: new adapters on the frozen base of `model.init_from`, the base's reference)."""
-  state = run.init_state(c.model.init_seed)
-  base = frozen_base.load_base(c.model.init_from, run.model_cfg, run.abstract.params, run.shardings.params,
-                               random_params=state.params)
-  _copy_hf_config(c.model.init_from, workdir)
-  if c.model.init_from:
+  if c.model.init_from:  # only the adapters are initialised: a random copy of the base is never made
+    adapters = state_lib.init_part(run.model, run.mesh, run.rules, lora.split(run.shardings.params)[0],
+                                   c.model.init_seed, lambda p: lora.split(p)[0])
+    base = frozen_base.load_base(c.model.init_from, run.model_cfg, run.abstract.params, run.shardings.params)
     log.info("LoRA on the frozen base %s", c.model.init_from)
-  adapters, _ = lora.split(state.params)
+  else:
+    adapters, base = lora.split(run.init_state(c.model.init_seed).params)
+  _copy_hf_config(c.model.init_from, workdir)
   return run.state_from_params(lora.join(adapters, base)), base
 
 

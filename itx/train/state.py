@@ -65,6 +65,17 @@ def init_state(model: nn.Module, tx, mesh, rules, shardings: TrainState, seed: i
     return jax.jit(init, out_shardings=shardings)()
 
 
+def init_part(model: nn.Module, mesh, rules, shardings, seed: int, part):
+  """`part(parameters)` of a fresh initialisation (e.g. a LoRA run's adapters), placed in `shardings`
+  (the part's); what `part` drops is never materialised (XLA removes its computation), so adapters
+  on a real base cost no random copy of the base."""
+  def init():
+    return part(nn.meta.unbox(model.init(jax.random.key(seed), _dummy_tokens()))["params"])
+
+  with jax.set_mesh(mesh), nn.logical_axis_rules(rules):
+    return jax.jit(init, out_shardings=shardings)()
+
+
 def state_from_params(params, tx, mesh, shardings: TrainState, mask=None) -> TrainState:
   """A fresh train state (step 0, new optimizer state) around already-placed parameters."""
   mask = mask if mask is not None else jax.tree.map(lambda _: True, params)
