@@ -21,6 +21,7 @@ writes the records as JSONL (the package's file by default) and prints the count
 from __future__ import annotations
 
 import collections
+import functools
 import json
 import os
 import re
@@ -129,24 +130,20 @@ def to_messages(conversations, counts: collections.Counter) -> tuple[list[dict] 
 
 def conversation_language(messages: list[dict]) -> str:
   first = next(m["content"] for m in messages if m["role"] == "user")
-  lang = language_id.identify(first[:2000], _LANGUAGES)
+  lang = language_id.identify(first[:2000], _languages())
   return lang.upper() if lang != language_id.UNDETERMINED else lang
 
 
+@functools.lru_cache(maxsize=1)
 def _languages() -> tuple[str, ...]:
+  """Every language py3langid knows (loaded once)."""
   from py3langid.langid import MODEL_FILE, LanguageIdentifier
   return tuple(LanguageIdentifier.from_model_file(MODEL_FILE).nb_classes)
-
-
-_LANGUAGES = ()
 
 
 def read_sharegpt(path: str, *, max_chars: int = 16000, counts: collections.Counter | None = None) -> Iterator[dict]:
   """The kept conversations of a ShareGPT file as chat records (module docstring); `counts` gets
   `read`, `kept` and one entry per filter."""
-  global _LANGUAGES
-  if not _LANGUAGES:
-    _LANGUAGES = _languages()
   counts = counts if counts is not None else collections.Counter()
   for offset, rec in stream_array(path):
     counts["read"] += 1
