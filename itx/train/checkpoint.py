@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 
 class Checkpointer:
   """base: None (the whole state is saved), or a LoRA run's base reference (JSON-able dict): then
-  `save` keeps only the adapter parameters and `restore` returns a state holding only those."""
+  `save` keeps only the adapter parameters and `restore` returns a state holding only those. It may
+  be set after construction (the training loop knows it only once it has read the latest step)."""
 
   def __init__(self, workdir: str, ckpt_cfg, base: dict | None = None):
     self.base = base

@@ -4,6 +4,9 @@ A hook is `Hook(fn, every=N)`: after every N-th optimizer step (and after the la
 `at_end`), the loop calls `fn(ctx)` with a `HookContext`. What it returns (a dict of numbers, or
 None) is logged with that step's metrics; raising `StopTraining` ends the run after a checkpoint of
 the current step. Hooks run on every host (collective work such as evaluation needs them all).
+
+The loop's own side work (non-finite checks, throughput, metrics, preemption, checkpoints) is done
+by hooks too (itx.train.loop); those act on the context itself: they fill `metrics` or set `stop`.
 """
 
 from __future__ import annotations
@@ -24,6 +27,10 @@ class HookContext:
   config: object
   workdir: str
   assembled: object          # itx.train.assemble.Assembled: model, mesh, rules, shardings
+  batch: dict | None = None  # this step's global batch (host arrays)
+  step_metrics: dict | None = None  # this step's metrics as the step returned them (on device)
+  last: int = 0              # the step this call of the loop ends at
+  stop: str = ""             # why the run stops after this step ("": it goes on)
 
 
 @dataclasses.dataclass(frozen=True)

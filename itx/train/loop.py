@@ -65,6 +65,11 @@ class Preemption:
       return multihost_utils.reached_preemption_sync_point(step)
     return self.requested
 
+  def hook(self, ctx: HookContext) -> None:
+    """Every step on every host, as the sync protocol needs: a stop already asked for keeps its reason."""
+    if self.reached(ctx.step) and not ctx.stop:
+      ctx.stop = f"stopped by signal after step {ctx.step}; checkpoint saved, rerun to resume"
+
   def close(self):
     if self._previous is not None:
       signal.signal(signal.SIGTERM, self._previous)
@@ -174,6 +179,171 @@ def prepare(config: ml_collections.ConfigDict, *, progress: bool = True):
   return c, tok, sources, weights
 
 
+def _record_start(c, workdir: str, start: int | None) -> None:
+  """Writes the run's config (itx.train.run_config): as started, or as resumed at `start` with what
+  changed. A resume that would not fit the saved state is refused here, before anything is
+  restored or written."""
+  host0 = jax.process_index() == 0
+  if start is None:
+    if host0:
+      run_config.write_started(workdir, c)
+    return
+  _check_row_layout(c, workdir)
+  changes = run_config.check_resume(restore_config(workdir, start), c, workdir)
+  if host0:
+    run_config.record_resume(workdir, start, c, changes)
+
+
+def _base_reference(c, workdir: str, start: int | None, base) -> dict:
+  """What a LoRA run's checkpoints record of its frozen base; a resumed run's own record, once the
+  base read now is checked against it."""
+  if start is None:
+    return frozen_base.reference(c.model.init_from, base)
+  saved = restore_base(workdir, start)
+  frozen_base.check(saved, base, c.model.init_from)
+  return saved
+
+
+def _setup_state(c, run: Assembled, workdir: str, ckpt: Checkpointer, data_iter):
+  """(train state, its step): the latest checkpoint's (the data iterator restored in place), else a
+  fresh one (random, or the parameters of `model.init_from`). A LoRA run reads its frozen base from
+  `model.init_from` either way: its checkpoints hold only the adapters."""
+  start = ckpt.latest_step()
+  _record_start(c, workdir, start)
+  base = state = None
+  if run.model_cfg.lora is not None:
+    state, base = _lora_base(c, run, workdir)
+    ckpt.base = _base_reference(c, workdir, start, base)
+  elif start is None:
+    state = _initial_state(c, run, workdir)
+  if start is None:
+    return state, 0
+  restored = ckpt.restore(start, run.abstract, run.shardings, data_iter)
+  log.info("resumed from %s at step %d", ckpt.directory, start)
+  return (restored if base is None else restored.replace(params=lora.join(restored.params, base))), start
+
+
+def _data_stream(c, sources, weights):
+  """The iterator of global batches. Every host draws the same global batch and feeds its own rows
+  of it (`_host_batch`): the batches, and so the losses, are those of one host with all the
+  devices, whatever the number of hosts (packing a host's share of the examples on its own would
+  give other rows)."""
+  return pipeline.batches(
+      sources, weights, rows=c.train.batch_size, seq_len=c.data.seq_len, packing=c.data.packing,
+      num_packing_bins=c.data.num_packing_bins, shuffle=c.data.shuffle, seed=c.data.seed,
+      rows_by_tag=config_lib.rows_by_adapter(c))
+
+
+def _host_batch(run: Assembled, global_batch: dict) -> dict:
+  """This host's rows of a global batch, as arrays sharded over the whole mesh."""
+  hosts, host = jax.process_count(), jax.process_index()
+  rows = len(global_batch["segment_ids"]) // hosts
+  return {k: jax.make_array_from_process_local_data(run.batch_shardings[k], v[host * rows:(host + 1) * rows])
+          for k, v in global_batch.items()}
+
+
+class _FiniteGuard:
+  """Stops a diverging run before it saves: each step's loss is checked once the next step is under
+  way, and a step about to be saved is checked in full, its parameters too."""
+
+  def __init__(self):
+    self.unchecked = None  # (step, metrics) of the latest step whose loss is not yet known to be finite
+
+  def __call__(self, ctx: HookContext) -> None:
+    if self.unchecked:  # the previous step has finished (or nearly): checking it costs no overlap
+      _check_finite(*self.unchecked)
+    self.unchecked = (ctx.step, ctx.step_metrics)
+
+  def before_save(self, ctx: HookContext) -> None:
+    _check_finite(ctx.step, ctx.step_metrics, ctx.state.params)
+    self.unchecked = None
+
+
+class _Throughput:
+  """`count` every step; `fetch` on logging steps: the step's metrics on the host (a non-finite loss
+  stops the run), with tokens per second and MFU since the previous logging step."""
+
+  def __init__(self, c, run: Assembled):
+    self.flops_per_token = run.model_cfg.flops_per_token(c.data.seq_len)
+    self.peak = peak_flops_per_device(c.log) * jax.device_count()
+    self.tokens, self.since = 0.0, None
+
+  def count(self, ctx: HookContext) -> None:
+    self.tokens += float(np.count_nonzero(ctx.batch["segment_ids"]))
+    if self.since is None:  # the first step compiles: time from its end
+      jax.block_until_ready(ctx.step_metrics)
+      self.since, self.tokens = time.perf_counter(), 0.0
+
+  def fetch(self, ctx: HookContext) -> None:
+    ctx.metrics = jax.device_get(ctx.step_metrics)
+    _check_finite(ctx.step, ctx.metrics)
+    elapsed = time.perf_counter() - self.since
+    if self.tokens and elapsed > 0:
+      ctx.metrics["tokens_per_s"] = self.tokens / elapsed
+      if self.peak:
+        ctx.metrics["mfu"] = ctx.metrics["tokens_per_s"] * self.flops_per_token / self.peak
+    self.tokens, self.since = 0.0, time.perf_counter()
+
+
+def _caller_hooks(hooks) -> Hook:
+  """The caller's hooks (validation among them) as one: what they return is logged with the step's
+  metrics; a StopTraining from one skips the rest and stops the run after this step's checkpoint."""
+  def call(ctx: HookContext) -> None:
+    try:
+      ctx.metrics.update(run_hooks(hooks, ctx, ctx.last))
+    except StopTraining as e:
+      ctx.stop = f"stopped by a hook after step {ctx.step}: {e}"
+  return Hook(call, every=1)
+
+
+class _MetricsLog:
+  """A step's logged metrics to metrics.jsonl, TensorBoard and W&B (the latest kept, to return),
+  and the progress bar."""
+
+  def __init__(self, c, workdir: str, start: int, progress: bool):
+    self.writer = MetricsWriter(workdir, tensorboard=c.log.tensorboard, resume_step=start,
+                                wandb_project=c.log.get("wandb", ""), config=c.to_dict())
+    self.bar = tqdm(total=c.train.steps, initial=start, desc="train",
+                    disable=not progress or jax.process_index() != 0)
+    self.last: dict = {}
+
+  def write(self, ctx: HookContext) -> None:
+    if ctx.metrics:  # logging steps, and steps a caller's hook returned metrics at
+      self.writer.write(ctx.step, ctx.metrics)
+      self.last = {"step": ctx.step, **{k: float(v) for k, v in ctx.metrics.items()}}
+      if "loss" in ctx.metrics:
+        self.bar.set_postfix(loss=f"{self.last['loss']:.3f}")
+
+  def advance(self, ctx: HookContext) -> None:
+    self.bar.update(1)
+
+
+def _checkpointing(ckpt: Checkpointer, data_iter, guard: _FiniteGuard) -> Hook:
+  """Saves when due, and always after the step a run ends or stops at; only a state known to be finite."""
+  def save(ctx: HookContext) -> None:
+    force = ctx.step == ctx.last or bool(ctx.stop)
+    if force or ckpt.should_save(ctx.step):
+      guard.before_save(ctx)
+      ckpt.save(ctx.step, ctx.state, data_iter, ctx.config, force=force)
+  return Hook(save, every=1)
+
+
+def _step_hooks(c, run: Assembled, ckpt: Checkpointer, data_iter, metrics_log: _MetricsLog,
+                preemption: Preemption, hooks) -> tuple[Hook, ...]:
+  """The work after each step, in order: the caller's hooks see the step's host metrics, and the
+  metrics they return are written before the checkpoint, which knows whether the run stops."""
+  guard, meter = _FiniteGuard(), _Throughput(c, run)
+  return (Hook(guard, every=1), Hook(meter.count, every=1), Hook(meter.fetch, every=c.log.every_steps),
+          _caller_hooks(hooks), Hook(preemption.hook, every=1), Hook(metrics_log.write, every=1),
+          _checkpointing(ckpt, data_iter, guard), Hook(metrics_log.advance, every=1))
+
+
+def _last_logged(workdir: str, start: int) -> dict:
+  """A finished run rerun (nothing left to train) reports its last logged metrics."""
+  rows = read_metrics(workdir)
+  return rows[-1] if rows else {"step": start}
+
+
 def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool | None = None,
           stop_after: int | None = None, hooks: tuple[Hook, ...] = (), objective: Objective | None = None) -> dict:
   """Trains (or resumes) to `config.train.steps`; returns the last logged metrics.
@@ -192,110 +362,27 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool | N
   config_lib.check_batch_fits_mesh(c, mesh)
   run = assemble(c, mesh, objective=objective)
   validation = validation_hook(c, tok, run, progress=progress)
-  hooks = (*hooks, validation) if validation else tuple(hooks)
-
-  # Every host draws the same global batch and feeds its own rows of it: the batches, and so the
-  # losses, are those of one host with all the devices, whatever the number of hosts (packing a
-  # host's share of the examples on its own would give other rows).
-  hosts, host = jax.process_count(), jax.process_index()
-  local_rows = c.train.batch_size // hosts
-  data_iter = pipeline.batches(
-      sources, weights, rows=c.train.batch_size, seq_len=c.data.seq_len, packing=c.data.packing,
-      num_packing_bins=c.data.num_packing_bins, shuffle=c.data.shuffle, seed=c.data.seed,
-      rows_by_tag=config_lib.rows_by_adapter(c))
-
-  is_lora = run.model_cfg.lora is not None
-  start = Checkpointer(workdir, c.checkpoint).latest_step()
-  if start is not None:  # refused before anything is restored or written when the state would not fit
-    _check_row_layout(c, workdir)
-    changes = run_config.check_resume(restore_config(workdir, start), c, workdir)
-    if host == 0:
-      run_config.record_resume(workdir, start, c, changes)
-  elif host == 0:
-    run_config.write_started(workdir, c)
-  base_ref = None
-  if is_lora:  # the base is read from init_from, fresh or resumed; only the adapters are saved
-    state, base = _lora_base(c, run, workdir)
-    if start is not None:
-      base_ref = restore_base(workdir, start)
-      frozen_base.check(base_ref, base, c.model.init_from)
-    else:
-      base_ref = frozen_base.reference(c.model.init_from, base)
-  ckpt = Checkpointer(workdir, c.checkpoint, base=base_ref)
-  if start is not None:
-    restored = ckpt.restore(start, run.abstract, run.shardings, data_iter)
-    state = restored.replace(params=lora.join(restored.params, base)) if is_lora else restored
-    log.info("resumed from %s at step %d", ckpt.directory, start)
-  elif not is_lora:
-    start = 0
-    state = _initial_state(c, run, workdir)
-  else:
-    start = 0
+  data_iter = _data_stream(c, sources, weights)
+  ckpt = Checkpointer(workdir, c.checkpoint)
+  state, start = _setup_state(c, run, workdir, ckpt, data_iter)
   log.info("itx run in %s\n%s", workdir, _summary(c, run, sources))
 
-  writer = MetricsWriter(workdir, tensorboard=c.log.tensorboard, resume_step=start,
-                         wandb_project=c.log.get("wandb", ""), config=c.to_dict())
-  flops_per_token = run.model_cfg.flops_per_token(c.data.seq_len)
-  peak = peak_flops_per_device(c.log) * jax.device_count()
+  metrics_log, preemption = _MetricsLog(c, workdir, start, progress), Preemption()
+  step_hooks = _step_hooks(c, run, ckpt, data_iter, metrics_log, preemption,
+                           (*hooks, validation) if validation else tuple(hooks))
   end = c.train.steps if stop_after is None else min(c.train.steps, stop_after)
-  last: dict = {}
-  window_tokens, window_start = 0.0, None
-  unchecked = None  # (step, metrics) of the latest step whose loss is not yet known to be finite
-  bar = tqdm(total=c.train.steps, initial=start, desc="train", disable=not progress or host != 0)
-  preemption = Preemption()
   try:
     for step in range(start + 1, end + 1):
-      global_batch = next(data_iter)
-      local = {k: v[host * local_rows:(host + 1) * local_rows] for k, v in global_batch.items()}
-      window_tokens += float(np.count_nonzero(global_batch["segment_ids"]))
-      batch = {k: jax.make_array_from_process_local_data(run.batch_shardings[k], v) for k, v in local.items()}
-      state, metrics = run.step(state, batch)
-      if unchecked:  # the previous step has finished (or nearly): checking it costs no overlap
-        _check_finite(*unchecked)
-      unchecked = (step, metrics)
-      if window_start is None:  # the first step compiles: time from its end
-        jax.block_until_ready(metrics)
-        window_start, window_tokens = time.perf_counter(), 0.0
-      logged: dict = {}
-      if step % c.log.every_steps == 0 or step == end:
-        logged = jax.device_get(metrics)
-        _check_finite(step, logged)
-        elapsed = time.perf_counter() - window_start
-        if window_tokens and elapsed > 0:
-          logged["tokens_per_s"] = window_tokens / elapsed
-          if peak:
-            logged["mfu"] = logged["tokens_per_s"] * flops_per_token / peak
-        window_tokens, window_start = 0.0, time.perf_counter()
-      stop = ""
-      try:
-        logged.update(run_hooks(hooks, HookContext(step, state, logged, c, workdir, run), end))
-      except StopTraining as e:
-        stop = f"stopped by a hook after step {step}: {e}"
-      preempted = preemption.reached(step)  # on every host at every step, as the sync protocol needs
-      if preempted and not stop:
-        stop = f"stopped by signal after step {step}; checkpoint saved, rerun to resume"
-      if logged:
-        writer.write(step, logged)
-        last = {"step": step, **{k: float(v) for k, v in logged.items()}}
-        if "loss" in logged:
-          bar.set_postfix(loss=f"{last['loss']:.3f}")
-      force = step == end or bool(stop)
-      if force or ckpt.should_save(step):  # a checkpoint only of a state known to be finite
-        _check_finite(step, metrics, state.params)
-        unchecked = None
-        ckpt.save(step, state, data_iter, c, force=force)
-      bar.update(1)
-      if stop:
-        log.warning(stop)
+      batch = next(data_iter)
+      state, metrics = run.step(state, _host_batch(run, batch))
+      ctx = HookContext(step, state, {}, c, workdir, run, batch=batch, step_metrics=metrics, last=end)
+      run_hooks(step_hooks, ctx, end)
+      if ctx.stop:
+        log.warning(ctx.stop)
         break
-    if unchecked:
-      _check_finite(*unchecked)
   finally:
     preemption.close()
-    bar.close()
+    metrics_log.bar.close()
     ckpt.close()
-    writer.close()
-  if not last:  # nothing left to train (a finished run rerun): report its last logged metrics
-    logged_rows = read_metrics(workdir)
-    last = logged_rows[-1] if logged_rows else {"step": start}
-  return last
+    metrics_log.writer.close()
+  return metrics_log.last or _last_logged(workdir, start)
