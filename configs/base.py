@@ -6,52 +6,24 @@ with `--config.train.steps=100` (an unknown key is an error).
 
 import ml_collections
 
+from itx.models.config import option_defaults
+
 
 def get_config() -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
 
   c.model = ml_collections.ConfigDict(dict(
-      # the Hugging Face model_type (llama | mistral | qwen2 | qwen3 | gemma2 | gemma3_text); an hf: init
-      # sets it and the family options below from the checkpoint's config.json
-      family="llama",
       vocab_size=32000,        # replaced by the tokenizer's size when `vocab_from_tokenizer`
       vocab_from_tokenizer=True,
       # the vocabulary is padded to a multiple of this, so every tensor axis dividing it divides the
       # embedding and logits; padded ids are never sampled, never in the loss, stripped on export
       vocab_multiple=128,
-      vocab_real=0,            # derived: the vocabulary before padding (0: nothing padded)
       d_model=512,
       n_layers=8,
       n_heads=8,
       n_kv_heads=8,
-      head_dim=0,              # 0: d_model // n_heads
       mlp_dim=1408,
-      rope_theta=10000.0,
-      norm_eps=1e-5,
-      tie_embeddings=False,
-      qkv_bias=False,
-      # Family options (defaults: plain Llama). docs/models.md lists which family has which.
-      rope_scaling="none",     # none | linear | llama3 (Llama 3.x), on the full-attention layers
-      rope_factor=1.0,
-      rope_low_freq_factor=1.0,   # llama3 only
-      rope_high_freq_factor=4.0,  # llama3 only
-      rope_original_max_len=8192,  # llama3 only: the pre-training context length
-      rope_local_theta=0.0,    # unscaled rope base of sliding-window layers (Gemma 3); 0: as every layer
-      qk_norm=False,           # RMSNorm of query and key heads (Qwen3, Gemma 3)
-      norm_plus_one=False,     # RMSNorm scales by (1 + w) (Gemma)
-      embed_scale=False,       # embeddings times sqrt(d_model) (Gemma)
-      mlp_activation="silu",   # silu (SwiGLU) | gelu_tanh (GeGLU, Gemma)
-      post_norms=False,        # RMSNorm of the attention and MLP outputs as well (Gemma 2/3)
-      attn_logit_softcap=0.0,  # cap * tanh(score / cap); 0: none (Gemma 2)
-      final_logit_softcap=0.0,  # the same on the logits (Gemma 2)
-      query_pre_attn_scalar=0.0,  # attention scores scaled by its -1/2 power; 0: head_dim's (Gemma)
-      sliding_window=0,        # keys fewer than this many positions back; 0: all (Mistral, Gemma local layers)
-      layer_types=(),          # per layer full_attention | sliding_attention; (): all slide if sliding_window
-      dtype="float32",         # compute dtype; bfloat16 on TPU/GPU
-      param_dtype="float32",
-      remat="none",            # none | full | dots
-      scan_unroll=1,           # layers per scan iteration (n_layers: fully unrolled)
-      attention="xla",         # xla | cudnn (NVIDIA GPUs) | splash (TPUs) | einsum: see itx/models/attention.py
+      **option_defaults(),     # family, its options, numerics, remat, attention...: itx/models/config.py
       tokenizer="builtin:toy",  # a Hugging Face tokenizer directory, builtin:NAME, or "" (init_from's)
       # "" (random init), "hf:/path/to/hf_dir" (its config.json sets the architecture fields above),
       # or "itx:/path/to/workdir" (the parameters of another itx run).

@@ -27,19 +27,21 @@ after `family` are the options of the families; their defaults are a plain Llama
   n_heads: int
   n_kv_heads: int
   mlp_dim: int
-  head_dim: int | None = None
+  head_dim: int = 0        # 0: d_model // n_heads
   rope_theta: float = 10000.0
   norm_eps: float = 1e-5
   tie_embeddings: bool = False
   qkv_bias: bool = False
-  dtype: str = "float32"
+  dtype: str = "float32"   # compute dtype; bfloat16 on TPU/GPU
   param_dtype: str = "float32"
-  remat: str = "none"
-  scan_unroll: int = 1  # layers per scan iteration: more unrolling, faster steps, longer compiles
-  attention: str = "xla"  # the full attention's implementation (itx.models.attention.IMPLEMENTATIONS)
-  family: str = "llama"  # the Hugging Face model_type it maps to (itx.models.families)
-  # Rope scaling of the full-attention layers (Llama 3.x: "llama3"; position interpolation: "linear").
-  rope_scaling: str = "none"
+  remat: str = "none"      # none | full | dots
+  scan_unroll: int = 1     # layers per scan iteration (n_layers: fully unrolled): faster steps, longer compiles
+  attention: str = "xla"   # xla | cudnn (NVIDIA GPUs) | splash (TPUs) | einsum: see itx/models/attention.py
+  # the Hugging Face model_type (llama | mistral | qwen2 | qwen3 | gemma2 | gemma3_text, itx.models.families);
+  # an hf: init sets it and the family options below from the checkpoint's config.json
+  family: str = "llama"
+  # Family options (defaults: plain Llama). docs/models.md lists which family has which.
+  rope_scaling: str = "none"  # none | linear | llama3 (Llama 3.x), on the full-attention layers
   rope_factor: float = 1.0
   rope_low_freq_factor: float = 1.0    # llama3 only
   rope_high_freq_factor: float = 4.0   # llama3 only
@@ -48,15 +50,15 @@ after `family` are the options of the families; their defaults are a plain Llama
   qk_norm: bool = False                # RMSNorm of each query and key head before rope (Qwen3, Gemma 3)
   norm_plus_one: bool = False          # every RMSNorm scales by (1 + w), w starting at 0 (Gemma)
   embed_scale: bool = False            # embeddings times sqrt(d_model) (Gemma)
-  mlp_activation: str = "silu"         # the gated MLP's activation: silu (SwiGLU) | gelu_tanh (GeGLU)
+  mlp_activation: str = "silu"         # silu (SwiGLU) | gelu_tanh (GeGLU, Gemma)
   post_norms: bool = False             # RMSNorm of the attention and MLP outputs too (Gemma 2/3)
   attn_logit_softcap: float = 0.0      # scores -> cap * tanh(scores / cap); 0: none (Gemma 2)
   final_logit_softcap: float = 0.0     # the same on the output logits (Gemma 2)
   query_pre_attn_scalar: float = 0.0   # scores scaled by its -1/2 power; 0: by head_dim's (Gemma)
-  sliding_window: int = 0              # a query sees the keys less than this many positions back; 0: all
-  # Per layer "full_attention" | "sliding_attention"; empty: every layer slides when sliding_window > 0.
+  sliding_window: int = 0              # keys fewer than this many positions back; 0: all (Mistral, Gemma local layers)
+  # per layer full_attention | sliding_attention; (): every layer slides when sliding_window > 0
   layer_types: tuple[str, ...] = ()
-  vocab_real: int = 0    # ids below this are the tokenizer's (or checkpoint's); 0: all vocab_size
+  vocab_real: int = 0    # derived: the vocabulary before padding (the tokenizer's ids); 0: nothing padded
   lora: LoraSpec | None = None  # low-rank adapters on the projections (itx.models.lora)
 
   def __post_init__(self):
@@ -137,3 +139,10 @@ after `family` are the options of the families; their defaults are a plain Llama
     if self.tie_embeddings:
       n += self.vocab_size * self.d_model
     return 6.0 * n + 12.0 * self.n_layers * self.n_heads * self.head_size * seq_len
+
+
+def option_defaults() -> dict:
+  """Every field of ModelConfig that has a default (all but the sizes and `lora`), with it: the model
+  section of configs/base.py starts from these, so each default is declared once, here."""
+  return {f.name: f.default for f in dataclasses.fields(ModelConfig)
+          if f.default is not dataclasses.MISSING and f.name != "lora"}

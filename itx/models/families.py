@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import flax.linen as nn
 
-from itx.models.config import ModelConfig
+from itx.models.config import ModelConfig, option_defaults
 from itx.models.decoder import DecoderLM
 
 
@@ -33,7 +33,7 @@ OPTIONS = ROPE_OPTIONS + (
     "rope_local_theta", "qkv_bias", "qk_norm", "norm_plus_one", "embed_scale", "mlp_activation", "post_norms",
     "attn_logit_softcap", "final_logit_softcap", "query_pre_attn_scalar", "sliding_window", "layer_types")
 BASE_FREE = ROPE_OPTIONS + ("mlp_activation",)  # transformers reads these from any family's config.json
-_DEFAULTS = {f.name: f.default for f in dataclasses.fields(ModelConfig) if f.name in OPTIONS}
+_DEFAULTS = {k: v for k, v in option_defaults().items() if k in OPTIONS}
 
 
 @dataclasses.dataclass(frozen=True)
