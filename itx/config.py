@@ -6,7 +6,8 @@ import re
 
 import ml_collections
 
-from itx.models.config import ATTENTION_IMPLEMENTATIONS, REMAT_POLICIES
+from itx.models.config import check_choice
+from itx.models.lora import spec_from_config
 
 
 class ConfigError(ValueError):
@@ -24,10 +25,19 @@ def _choice(value, name: str, options) -> None:
     raise ConfigError(f"config.{name}={value!r}: expected one of {tuple(options)}")
 
 
+def _model_check(check, *args) -> None:
+  """Runs a check of itx.models (the one place its settings are checked) before anything is built:
+  its ValueError, which names the field, as a ConfigError."""
+  try:
+    check(*args)
+  except ValueError as e:
+    raise ConfigError(f"config.{e}") from None
+
+
 def validate(c: ml_collections.ConfigDict, *, process_count: int = 1) -> None:
   """Raises ConfigError naming the field for settings that cannot work together."""
-  _choice(c.model.remat, "model.remat", REMAT_POLICIES)
-  _choice(c.model.get("attention", "xla"), "model.attention", ATTENTION_IMPLEMENTATIONS)
+  _model_check(check_choice, "remat", c.model.remat)
+  _model_check(check_choice, "attention", c.model.get("attention", "xla"))
   _choice(c.data.loss_on, "data.loss_on", ("assistant", "all"))
   _choice(c.train.schedule, "train.schedule", ("cosine", "constant"))
   try:
@@ -178,20 +188,11 @@ def _validate_lora(c: ml_collections.ConfigDict) -> None:
     if lora is not None and (lora.adapters or lora.route_by):
       raise ConfigError("config.lora.adapters / route_by are set but lora.rank is 0 (LoRA off)")
     return
-  if lora.rank < 0:
-    raise ConfigError(f"config.lora.rank={lora.rank}: must be 0 (off) or positive")
-  if not 0.0 <= lora.dropout < 1.0:
-    raise ConfigError(f"config.lora.dropout={lora.dropout}: must be in [0, 1)")
-  try:
-    re.compile(lora.targets)
-  except re.error as e:
-    raise ConfigError(f"config.lora.targets={lora.targets!r}: not a regular expression ({e})") from None
+  _model_check(spec_from_config, lora)  # rank, dropout, targets, distinct adapters: LoraSpec checks them
   if c.train.trainable != ".*":
     raise ConfigError(f"config.train.trainable={c.train.trainable!r}: LoRA trains exactly the adapter "
                       "parameters; leave train.trainable at '.*'")
   names = list(lora.adapters)
-  if len(set(names)) != len(names):
-    raise ConfigError(f"config.lora.adapters={tuple(names)}: names must be distinct")
   if lora.route_by and not names:
     raise ConfigError(f"config.lora.route_by={lora.route_by!r} needs lora.adapters: the names its values select")
   if len(names) > 1 and not lora.route_by:

@@ -14,6 +14,15 @@ ATTENTION_IMPLEMENTATIONS = ("xla", "cudnn", "splash", "einsum")  # see itx.mode
 ROPE_SCALINGS = ("none", "linear", "llama3")
 MLP_ACTIVATIONS = ("silu", "gelu_tanh")
 LAYER_TYPES = ("full_attention", "sliding_attention")  # Hugging Face's names
+# The fields that take one of a few values: checked here only (itx.config.validate calls `check_choice`).
+CHOICES = {"dtype": tuple(sorted(_DTYPES)), "param_dtype": tuple(sorted(_DTYPES)), "remat": REMAT_POLICIES,
+           "attention": ATTENTION_IMPLEMENTATIONS, "rope_scaling": ROPE_SCALINGS, "mlp_activation": MLP_ACTIVATIONS}
+
+
+def check_choice(field: str, value) -> None:
+  """Raises ValueError naming `model.<field>` when `value` is not one of its CHOICES."""
+  if value not in CHOICES[field]:
+    raise ValueError(f"model.{field}={value!r}: expected one of {CHOICES[field]}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,19 +74,10 @@ after `family` are the options of the families; their defaults are a plain Llama
     if self.n_heads % self.n_kv_heads:
       raise ValueError(
           f"model.n_heads={self.n_heads} must be a multiple of model.n_kv_heads={self.n_kv_heads}")
-    for field in ("dtype", "param_dtype"):
-      if getattr(self, field) not in _DTYPES:
-        raise ValueError(f"model.{field}={getattr(self, field)!r}: expected one of {sorted(_DTYPES)}")
+    for field in CHOICES:
+      check_choice(field, getattr(self, field))
     if self.vocab_real > self.vocab_size:
       raise ValueError(f"model.vocab_real={self.vocab_real} exceeds model.vocab_size={self.vocab_size}")
-    if self.remat not in REMAT_POLICIES:
-      raise ValueError(f"model.remat={self.remat!r}: expected one of {REMAT_POLICIES}")
-    if self.attention not in ATTENTION_IMPLEMENTATIONS:
-      raise ValueError(f"model.attention={self.attention!r}: expected one of {ATTENTION_IMPLEMENTATIONS}")
-    if self.rope_scaling not in ROPE_SCALINGS:
-      raise ValueError(f"model.rope_scaling={self.rope_scaling!r}: expected one of {ROPE_SCALINGS}")
-    if self.mlp_activation not in MLP_ACTIVATIONS:
-      raise ValueError(f"model.mlp_activation={self.mlp_activation!r}: expected one of {MLP_ACTIVATIONS}")
     object.__setattr__(self, "layer_types", tuple(self.layer_types))  # hashable, whatever it was read from
     if self.layer_types:
       if len(self.layer_types) != self.n_layers or set(self.layer_types) - set(LAYER_TYPES):
