@@ -20,8 +20,10 @@ import math
 import os
 
 from itx import worlds
+from itx.data import jsonl
+from itx.data.files import atomic_write_json
 from itx.data.languages import STUDY_LANGUAGES
-from itx.eval import aggregate, jsonl, mt_bench, text_metrics
+from itx.eval import aggregate, mt_bench, text_metrics
 from itx.eval.answers import conversation, generate_answers
 from itx.eval.judge_client import JudgeConfig, OpenAIJudge, judge_all
 from itx.eval.judge_requests import build_judge_requests
@@ -79,7 +81,7 @@ def heldout_questions(root: str, lang: str, reference_model: str) -> set:
   path = os.path.join(mt_bench.bench_dir(root, lang), "reference_answer", f"{reference_model}.jsonl")
   if not os.path.exists(path):
     return set()
-  return {r["question_id"] for r in jsonl.read(path) if r.get("heldout_family")}
+  return {r["question_id"] for r in jsonl.read_jsonl(path) if r.get("heldout_family")}
 
 
 def _metric_rows(lang, questions, answers, refs, heldout):
@@ -211,7 +213,7 @@ def evaluate(workdir: str, eval_cfg, *, step: int | None = None, checkpoint: str
       f"{key}_heldout": heldout_bench["models"].get(model_id, {}).get("languages", {}),
       "cross_lingual": bench["models"].get(model_id, {}).get("cross_lingual", {}),
   }
-  jsonl.write_json(os.path.join(out_dir, "summary.json"), summary)
+  atomic_write_json(os.path.join(out_dir, "summary.json"), summary)
   return summary
 
 

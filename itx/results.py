@@ -15,7 +15,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from itx.data.files import atomic_open
+from itx.data.files import atomic_open, atomic_write_json
 
 TIDY_FIELDS = ("condition", "seed", "language", "metric", "value", "judge", "prompts", "aggregation")
 PROVENANCE = ("judge", "prompts", "aggregation")
@@ -183,8 +183,7 @@ def condition_radar(conds, langs, mean, path: str, *, title: str) -> str:
 
 def write_json(path: str, obj) -> None:
   """Indented JSON, written atomically."""
-  from itx.eval.jsonl import write_json as write
-  write(path, obj)
+  atomic_write_json(path, obj)
 
 
 def validation_curves(metrics: list[dict], path: str, *, title: str) -> str | None:

@@ -20,7 +20,7 @@ import pytest
 from itx.eval import aggregate
 from itx.eval.judge_client import JudgeConfig, JudgeConfigError, OpenAIJudge, judge_all
 from itx.eval.judgments import judgment_key, read_judgments
-from itx.eval.jsonl import repair
+from itx.data.jsonl import repair
 from itx.eval.rule_judge import RuleJudge, reference_request, rule_score
 
 MAX_REQUESTS = 300  # the fake server refuses beyond this: a retry loop bug cannot run away

@@ -38,9 +38,9 @@ import os
 from collections import defaultdict
 from typing import Iterable, Mapping, Sequence
 
-from itx.data.files import atomic_open
+from itx.data.files import atomic_open, atomic_write_json
 from itx.data.languages import STUDY_LANGUAGES
-from itx.eval import jsonl, mt_bench
+from itx.eval import mt_bench
 from itx.eval.judgments import RULE_PROMPT, is_valid, judgment_key, read_judgments
 
 DUPLICATE_POLICIES = ("all", "mean", "last")
@@ -227,7 +227,7 @@ def write_outputs(result: Mapping, out_dir: str, plots: bool = True) -> list[str
   key = result["score_key"]
   paths = [os.path.join(out_dir, f"{key}_{n}") for n in
            ("results.json", "cells.csv", "languages.csv")]
-  jsonl.write_json(paths[0], result)
+  atomic_write_json(paths[0], result)
   with atomic_open(paths[1], newline="") as f:
     w = csv.writer(f)
     w.writerow(["model", "key", "language", "category", "turn", "n", "failed", "mean"])

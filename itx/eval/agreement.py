@@ -37,6 +37,7 @@ per language and pooled.
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import warnings
 from collections import defaultdict
@@ -45,7 +46,9 @@ from typing import Iterable, Mapping, Sequence
 from scipy import stats
 from sklearn.metrics import cohen_kappa_score
 
-from itx.eval import aggregate, jsonl, mt_bench
+from itx.data import jsonl
+from itx.data.files import atomic_write_json
+from itx.eval import aggregate, mt_bench
 
 TIE_DELTA = 0.1
 _NAN = float("nan")
@@ -167,13 +170,31 @@ def file_kind(record: Mapping) -> str:
   raise ValueError(f"not a judgment or vote record: fields {sorted(record)}")
 
 
+def read_vote_file(path: str) -> list[dict]:
+  """The records of a JSON array (MT-Bench's human-judgment release) or of JSON Lines (judgment files,
+  a line cut short by a crash skipped with a warning)."""
+  with open(path, "rb") as f:
+    head = f.read(1 << 12).lstrip()
+  if not head.startswith(b"["):
+    return jsonl.read_jsonl(path, tolerate_cut_tail=True)
+  with open(path, "rb") as f:
+    raw = f.read()
+  try:
+    return list(json.loads(raw.decode("utf-8")))
+  except UnicodeDecodeError as e:
+    line = raw[:e.start].count(b"\n") + 1
+    raise jsonl.RecordError(path, line, "<bytes>", f"not UTF-8 (byte offset {e.start})") from None
+  except json.JSONDecodeError as e:
+    raise jsonl.RecordError(path, e.lineno, "<json>", f"not valid JSON: {e.msg} (column {e.colno})") from None
+
+
 def load_votes(paths: Sequence[str], *, judge_prefix: str | None = None, duplicates: str = "all",
                tie_delta: float = TIE_DELTA, language: str | None = None) -> list[dict]:
   """Votes of every file in `paths` (any of the three formats), keeping only records whose judge
   name starts with `judge_prefix` (e.g. "expert" for MT-Bench's expert votes)."""
   out = []
   for p in paths:
-    records = [r for r in jsonl.read_records(p)
+    records = [r for r in read_vote_file(p)
                if not judge_prefix or judge_name(r).startswith(judge_prefix)]
     if not records:
       continue
@@ -321,7 +342,7 @@ def run(a: Sequence[str], b: Sequence[str] | None = None, *, a_judge: str | None
   vb = load_votes(b, judge_prefix=b_judge, **kw) if b else None
   result = {"votes": agreement(va, vb)}
   print(format_agreement(result["votes"]))
-  kinds = {file_kind(r) for p in list(a) + list(b or []) for r in jsonl.read_records(p)[:1]}
+  kinds = {file_kind(r) for p in list(a) + list(b or []) for r in read_vote_file(p)[:1]}
   if b and kinds == {"single"}:
     result["scores"] = score_agreement(aggregate.load(a, language), aggregate.load(b, language),
                                        duplicates=duplicates, weights=weights)
@@ -329,7 +350,7 @@ def run(a: Sequence[str], b: Sequence[str] | None = None, *, a_judge: str | None
   result["settings"] = {"duplicates": duplicates, "tie_delta": tie_delta, "weights": weights,
                         "a": list(a), "b": list(b or []), "a_judge": a_judge, "b_judge": b_judge}
   if out:
-    jsonl.write_json(out, result)
+    atomic_write_json(out, result)
   return result
 
 

@@ -7,8 +7,9 @@ import os
 
 from tqdm.auto import tqdm
 
+from itx.data import jsonl
 from itx.data.languages import system_message
-from itx.eval import jsonl, mt_bench
+from itx.eval import mt_bench
 from itx.generate import Generator, SamplingParams
 
 

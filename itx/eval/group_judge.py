@@ -14,9 +14,9 @@ import hashlib
 import re
 from collections.abc import Callable, Sequence
 
+from itx.data import jsonl
 from itx.data.groups import GROUPS
 from itx.eval import groups as group_metrics
-from itx.eval import jsonl
 from itx.eval.judge_client import Played, RunStats, call_judge, run_judging
 
 UNREADABLE = "(unreadable)"  # a verdict naming no group, or several
@@ -80,7 +80,7 @@ def judge_groups(answers: Sequence[dict], judge: Callable, out_path: str, *, gro
   stats = run_judging([r for _, r in requests.values()], play, out_path, key_of=lambda r: r["key"],
                       drop=lambda r: r.get("verdict") is None, workers=workers, progress=progress,
                       desc=f"judging groups ({getattr(judge, 'name', 'judge')})")
-  lines = {r["key"]: r for r in jsonl.read(out_path)}
+  lines = {r["key"]: r for r in jsonl.read_jsonl(out_path, tolerate_cut_tail=True)}
   return [lines[k] for k in requests if k in lines], stats
 
 

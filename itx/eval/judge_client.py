@@ -25,7 +25,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Any, Callable, Hashable, Iterable, Mapping, Sequence
 
-from itx.eval import jsonl
+from itx.data import jsonl
 from itx.eval.judge_requests import API_ERROR_OUTPUT, JudgeRequest
 from itx.eval.judgments import is_api_error, is_valid, judgment_key, judgment_record
 
@@ -199,10 +199,10 @@ def run_judging(items: Iterable, play: Callable[[Any], Played], out_path: str, *
   """
   stats = RunStats()
   jsonl.repair(out_path)
-  existing = jsonl.read(out_path) if os.path.exists(out_path) else []
+  existing = jsonl.read_jsonl(out_path, tolerate_cut_tail=True) if os.path.exists(out_path) else []
   stale = [r for r in existing if drop(r)]
   if stale:
-    jsonl.rewrite(out_path, [r for r in existing if not drop(r)])
+    jsonl.write_jsonl(out_path, [r for r in existing if not drop(r)])
     stats.dropped_errors = len(stale)
   done = {key_of(r) for r in existing if not drop(r) and not redo(r)}
   items = list(items)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import Mapping
 
-from itx.eval import jsonl
+from itx.data import jsonl
 from itx.eval.judge_requests import API_ERROR_OUTPUT, FAILED_SCORE, JudgeRequest, parse_score
 
 # The prompt name of the reference-based rule judge's lines: its scores are not MT-Bench scores.
@@ -48,5 +48,5 @@ def is_api_error(record: Mapping) -> bool:
 
 
 def read_judgments(path: str) -> list[dict]:
-  """Every complete judgment line of `path` (see `jsonl.read`)."""
-  return jsonl.read(path)
+  """Every complete judgment line of `path` (a line cut short by a crash is skipped with a warning)."""
+  return jsonl.read_jsonl(path, tolerate_cut_tail=True)

@@ -15,8 +15,8 @@ import time
 import uuid
 from typing import Mapping, Sequence
 
+from itx.data import jsonl
 from itx.data.languages import STUDY_LANGUAGES
-from itx.eval import jsonl
 
 # File order of MT-Bench: ten questions each, ids 81..160.
 CATEGORIES = ("writing", "roleplay", "reasoning", "math", "coding", "extraction", "stem",
@@ -82,7 +82,7 @@ def category_of(question_id) -> str:
 
 def load_questions(root: str, lang: str) -> list[dict]:
   """Questions of one language: [{"question_id", "category", "turns": [q1, q2], ...}]."""
-  return jsonl.read(os.path.join(bench_dir(root, lang), "question.jsonl"))
+  return jsonl.read_jsonl(os.path.join(bench_dir(root, lang), "question.jsonl"))
 
 
 def question_categories(root: str) -> dict:
@@ -94,12 +94,12 @@ def question_categories(root: str) -> dict:
 def load_reference_answers(root: str, lang: str, name: str = "gpt-4") -> dict[str, list[str]]:
   """{question_id: [reference turn 1, reference turn 2]} from reference_answer/<name>.jsonl."""
   path = os.path.join(bench_dir(root, lang), "reference_answer", f"{name}.jsonl")
-  return {r["question_id"]: answer_turns(r) for r in jsonl.read(path)}
+  return {r["question_id"]: answer_turns(r) for r in jsonl.read_jsonl(path)}
 
 
 def load_judge_prompts(root: str, lang: str, file: str = "judge_prompts.jsonl") -> dict[str, dict]:
   """{prompt name: {"name", "type", "system_prompt", "prompt_template", "output_format", ...}}."""
-  return {p["name"]: p for p in jsonl.read(os.path.join(bench_dir(root, lang), file))}
+  return {p["name"]: p for p in jsonl.read_jsonl(os.path.join(bench_dir(root, lang), file))}
 
 
 def generation_settings(category: str) -> dict:
@@ -130,13 +130,13 @@ def write_answers(path: str, model_id: str, answers: Mapping) -> None:
   """Write {question_id: [turn texts]} as a model_answer file, sorted by question number
   (replaces the file; written to a temporary file first so a crash leaves the old one)."""
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  jsonl.rewrite(path, (answer_record(qid, model_id, answers[qid])
+  jsonl.write_jsonl(path, (answer_record(qid, model_id, answers[qid])
                        for qid in sorted(answers, key=lambda q: (question_number(q), str(q)))))
 
 
 def read_answers(path: str) -> dict:
   """{question_id: model_answer record}; a later line for the same question wins (as FastChat)."""
-  return {r["question_id"]: r for r in jsonl.read(path)}
+  return {r["question_id"]: r for r in jsonl.read_jsonl(path, tolerate_cut_tail=True)}
 
 
 def load_model_answers(answer_dir: str) -> dict[str, dict]:

@@ -34,6 +34,8 @@ import time
 from collections import defaultdict
 from typing import Mapping, Sequence
 
+from itx.data import jsonl
+from itx.data.files import atomic_write_json
 from itx.eval import mt_bench
 from itx.eval.judge_client import Played, call_judge, run_judging
 from itx.eval.judge_requests import API_ERROR_OUTPUT
@@ -307,9 +309,8 @@ def win_rates(records: Sequence[Mapping], *, baseline: str | None = None,
 def load_pairs(paths: Sequence[str], language: str | None = None) -> list[dict]:
   """Pair lines of `paths`, each with a "language" field (question id suffix, else the path's
   mt_bench_<LANG>, else `language`)."""
-  from itx.eval import jsonl
   return [{**r, "language": mt_bench.record_language(r, p, language)}
-          for p in paths for r in jsonl.read(p)]
+          for p in paths for r in jsonl.read_jsonl(p, tolerate_cut_tail=True)]
 
 
 def format_table(result: Mapping) -> str:
@@ -389,8 +390,7 @@ def _cli() -> None:
                   "each language's judge_prompts.jsonl", mode=mode.value)
     print(format_table(result))
     if out.value:
-      from itx.eval import jsonl
-      jsonl.write_json(os.path.join(out.value, "pairwise_results.json"), result)
+      atomic_write_json(os.path.join(out.value, "pairwise_results.json"), result)
 
   app.run(main, flags_parser=parse_flags)
 
