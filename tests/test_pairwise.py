@@ -144,7 +144,7 @@ def test_api_errors_are_left_out_and_only_they_are_replayed(tmp_path):
   judge = ScriptedJudge(fail={"Q=w1|A=q1 a"})  # game 2 of (81, turn 1)
   out, stats, recs = records_of(tmp_path, judge, models, "baseline", "base")
   assert stats.api_errors == 1
-  bad = [r for r in recs if pw.is_api_error(r)]
+  bad = [r for r in recs if pw.pair_has_api_error(r)]
   assert len(bad) == 1 and bad[0]["g2_judgment"] == "$ERROR$" and bad[0]["g2_winner"] == "error"
   res = pw.win_rates(recs, baseline="base")
   assert res["errors"] == 1 and res["models"]["m"]["all"]["win"] == 3

@@ -27,7 +27,7 @@ from typing import Any, Callable, Hashable, Iterable, Mapping, Sequence
 
 from itx.data import jsonl
 from itx.eval.judge_requests import API_ERROR_OUTPUT, JudgeRequest
-from itx.eval.judgments import is_api_error, is_valid, judgment_key, judgment_record
+from itx.eval.judgments import is_valid, judgment_is_api_error, judgment_key, judgment_record
 
 # The placeholder key sent to endpoints that need none (vLLM's and itx's servers ignore it).
 NO_KEY = "EMPTY"
@@ -286,6 +286,6 @@ def judge_all(requests: Iterable[JudgeRequest], judge: Callable, out_path: str, 
     record = judgment_record(req, judge_name, c.text, usage=c.usage)
     return Played(record, [c.usage] if c.usage else [], c.attempts, failed=not is_valid(record))
 
-  return run_judging(requests, play, out_path, key_of=judgment_key, drop=is_api_error,
+  return run_judging(requests, play, out_path, key_of=judgment_key, drop=judgment_is_api_error,
                      redo=lambda r: retry_failed and not is_valid(r), workers=workers,
                      progress=progress, desc=f"judging ({judge_name})")

@@ -42,7 +42,7 @@ def is_valid(record: Mapping) -> bool:
   return s is not None and s != FAILED_SCORE
 
 
-def is_api_error(record: Mapping) -> bool:
+def judgment_is_api_error(record: Mapping) -> bool:
   """True for a line written after every API attempt failed (no judgment was made)."""
   return record.get("judgment") == API_ERROR_OUTPUT
 

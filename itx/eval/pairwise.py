@@ -191,7 +191,8 @@ def pair_key(record: Mapping) -> tuple[str, int, str, str]:
   return (str(record["question_id"]), int(record["turn"]), record["model_1"], record["model_2"])
 
 
-def is_api_error(record: Mapping) -> bool:
+def pair_has_api_error(record: Mapping) -> bool:
+  """True when either game of a pair line got no judgment (every API attempt failed)."""
   return API_ERROR_OUTPUT in (record.get("g1_judgment"), record.get("g2_judgment"))
 
 
@@ -230,7 +231,7 @@ def judge_pairs(matches: Sequence[PairMatch], judge, out_path: str, *, judge_nam
   verdict (appended)."""
   judge_name = judge_name or judge.name
   return run_judging(matches, lambda m: play_pair(m, judge, judge_name), out_path, key_of=pair_key,
-                     drop=is_api_error, redo=lambda r: retry_failed and "error" in (
+                     drop=pair_has_api_error, redo=lambda r: retry_failed and "error" in (
                          r["g1_winner"], r["g2_winner"]),
                      workers=workers, progress=progress, desc=f"pairwise ({judge_name})")
 
