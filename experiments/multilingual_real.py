@@ -11,9 +11,9 @@ Conditions:
   multilingual  N/5 of those English conversations + 4N/5 polyglot DE_FR_IT_ES_sampled chats
 
 Per condition: MT-Bench-X first turns (the answer's language by the language identifier, answer
-length, empty and degenerate-repetition rates, the loss of GPT-4's reference answers; an LLM judge's
+length, empty and degenerate-repetition rates; an LLM judge's
 score with --judge_url), per language and category; the rule judge on the polyglot world's held-out
-task families; and (tuned conditions) the validation loss per language.
+task families; and (tuned conditions) the validation loss per language on polyglot held-out chats.
 """
 
 from __future__ import annotations
@@ -119,7 +119,8 @@ def mt_bench_x_eval(setup: RealSetup, seed: int, bench: str, judge) -> ml_collec
   from configs import base
   e = base.get_config().eval
   e.update(bench=bench, reference_model=REFERENCE_MODEL, max_turns=1, max_questions=setup.eval_questions,
-           max_new_tokens=setup.max_new_tokens, system_message=False, seed=seed, judge="none", batch_size=16)
+           max_new_tokens=setup.max_new_tokens, system_message=False, seed=seed, judge="none", batch_size=16,
+           answer_loss=False)  # GPT-4's long references cost minutes a model here; val_loss covers the loss
   if judge:
     e.update(judge="http", judge_base_url=judge["url"], judge_model=judge["model"], judge_api_key_env=judge["key_env"])
   return e
