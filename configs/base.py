@@ -136,8 +136,9 @@ def get_config() -> ml_collections.ConfigDict:
       bench="builtin:polyglot/mt_bench",  # a folder in MT-Bench-X's layout (mt_bench_<LANG>/...)
       languages=("EN", "DE", "FR", "IT", "ES"),
       max_questions=0,         # per language; 0: all
+      max_turns=0,             # turns asked of each question; 0: all (MT-Bench's two), 1: first turns only
       reference_model="reference",  # reference_answer/<name>.jsonl (MT-Bench-X ships gpt-4)
-      judge="rule",            # rule: reference-based, offline (scores keyed rule_*) | http: an LLM judge
+      judge="rule",            # rule: reference-based, offline (scores keyed rule_*) | http: an LLM judge | none
       # http: any OpenAI-compatible endpoint; judge_model is the name the endpoint serves and the
       # name written into every judgment and table, so a local model is never reported as GPT-4.
       judge_base_url="http://127.0.0.1:8000/v1",

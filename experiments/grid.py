@@ -11,6 +11,8 @@ import logging
 import os
 import time
 
+import ml_collections
+
 from itx import results
 
 BASE = "base"
@@ -100,3 +102,14 @@ def run_part(part, out_dir: str, *, base, cell, whole) -> dict | None:
     print_results(res, out_dir)
   print(f"total time: {(time.time() - start) / 60:.1f} min")
   return res
+
+
+def steps_for_epochs(c: ml_collections.ConfigDict, epochs: float) -> int:
+  """Optimizer steps for `epochs` passes over the config's data, from its tokenized size (cached,
+  so the training run that follows does not tokenize again)."""
+  from itx.datasets.sources import build_sources, config_tokenizer
+  tok = config_tokenizer(c)
+  sources, _ = build_sources(c, tok, progress=False)
+  tokens = sum(s.stats["tokens"] for s in sources)
+  per_step = c.train.batch_size * c.data.seq_len * 0.9  # packed rows are ~90% full
+  return max(1, round(epochs * tokens / per_step))

@@ -3,6 +3,7 @@ tuning, every model evaluated in every language (Weber et al. 2024, in miniature
 
   python -m experiments.multilingual_parallel --preset=demo  [--out=results/multilingual_parallel/demo]
   python -m experiments.multilingual_parallel --preset=full
+  python -m experiments.multilingual_parallel --preset=real --mt_bench_x=../shared/mt_bench_x [--full_finetune] [--seeds=0,1]
   python -m experiments.multilingual_parallel --preset=paper --lima_x=DIR --bactrian_x=DIR \
       --base_model=HF_DIR --mt_bench_x=DIR --judge_url=URL --judge_model=gpt-4
 
@@ -19,6 +20,10 @@ in separate processes; finished cells are skipped. The tables are built only fro
 tidy.csv (condition, seed, language, metric, value; validation loss per language included), the
 condition x language matrices, the relative gain of parallel over monolingual tuning per language
 with a confidence interval over seeds, and plots.
+
+The `real` and `real_smoke` presets tune a real multilingual base (Gemma 3 270M) on real English
+instructions (ShareGPT) alone or mixed with parallel ones, and ask it the real MT-Bench-X questions:
+experiments/multilingual_real.py.
 """
 
 from __future__ import annotations
@@ -31,9 +36,10 @@ import types
 
 import ml_collections
 
-from experiments import grid
+from experiments import grid, multilingual_real
 from experiments.grid import BASE, cell_name
 from itx import results
+from itx.data.files import atomic_write_text
 from itx.data.languages import STUDY_CODES, STUDY_LANGUAGES
 
 LANGS = STUDY_LANGUAGES
@@ -57,6 +63,12 @@ class Preset:
   base_steps: int = 0          # pre-training steps of the polyglot base (0: its config's)
   model: tuple = ()            # (field, value) architecture overrides of base and cells
   max_sft_steps: int = 0       # a cap on each cell's steps (0: none)
+  real_model: str = ""         # a multilingual_real setup: Gemma 3 270M, ShareGPT, real MT-Bench-X
+
+  @property
+  def has_base(self) -> bool:
+    """Whether a polyglot base model is pre-trained first (the generated world's presets)."""
+    return not self.real_data and not self.real_model
 
 
 PRESETS = {
@@ -71,7 +83,19 @@ PRESETS = {
     "smoke": Preset(conditions=("EN", "EN_DE_FR_IT_ES_sampled"), seeds=(0,), sft_epochs=0.1, eval_questions=1,
                     max_new_tokens=4, base_steps=3, max_sft_steps=3,
                     model=(("d_model", 32), ("n_layers", 1), ("n_heads", 2), ("n_kv_heads", 1), ("mlp_dim", 64))),
+    # A real base model (experiments/multilingual_real.py): about 45 minutes here for one seed.
+    "real": Preset(conditions=multilingual_real.SETUPS["real"].conditions, seeds=(0,), sft_epochs=1.0,
+                   eval_questions=16, max_new_tokens=96, real_model="real"),
+    "real_smoke": Preset(conditions=multilingual_real.SETUPS["real_smoke"].conditions, seeds=(0,), sft_epochs=1.0,
+                         eval_questions=2, max_new_tokens=6, real_model="real_smoke"),
 }
+
+
+def preset_of(name: str, args=None) -> Preset:
+  """The named preset, with --seeds applied."""
+  p = PRESETS[name]
+  seeds = getattr(args, "seeds", None)
+  return dataclasses.replace(p, seeds=tuple(seeds)) if seeds else p
 
 
 def base_config(preset: Preset, args) -> ml_collections.ConfigDict:
@@ -98,7 +122,7 @@ def condition_config(preset: Preset, condition: str, seed: int, base_dir: str, a
   c.data.seed = seed
   c.model.init_seed = seed
   c.model.update(dict(preset.model))
-  c.train.steps = steps_for_epochs(c, preset.sft_epochs)
+  c.train.steps = grid.steps_for_epochs(c, preset.sft_epochs)
   if preset.max_sft_steps:
     c.train.steps = min(c.train.steps, preset.max_sft_steps)
   c.train.warmup_steps = max(1, c.train.steps // 10)
@@ -106,17 +130,6 @@ def condition_config(preset: Preset, condition: str, seed: int, base_dir: str, a
   c.eval.update(max_questions=preset.eval_questions, max_new_tokens=preset.max_new_tokens, seed=seed)
   c.log.progress_bar = True
   return c
-
-
-def steps_for_epochs(c: ml_collections.ConfigDict, epochs: float) -> int:
-  """Optimizer steps for `epochs` passes over the config's data, from its tokenized size (cached,
-  so the training run that follows does not tokenize again)."""
-  from itx.datasets.sources import build_sources, config_tokenizer
-  tok = config_tokenizer(c)
-  sources, _ = build_sources(c, tok, progress=False)
-  tokens = sum(s.stats["tokens"] for s in sources)
-  per_step = c.train.batch_size * c.data.seq_len * 0.9  # packed rows are ~90% full
-  return max(1, round(epochs * tokens / per_step))
 
 
 def _paper_config(condition: str, seed: int, args) -> ml_collections.ConfigDict:
@@ -132,7 +145,7 @@ def _paper_config(condition: str, seed: int, args) -> ml_collections.ConfigDict:
       lang: ml_collections.ConfigDict(dict(path=os.path.join(args.lima_x, f"val_limax_{lang}.jsonl"),
                                            kind="instruction")) for lang in LANGS})
   c.data.seed = seed
-  c.train.steps = steps_for_epochs(c, PRESETS["paper"].sft_epochs)
+  c.train.steps = grid.steps_for_epochs(c, PRESETS["paper"].sft_epochs)
   c.train.eval_every = max(1, c.train.steps // 10)
   c.eval.update(bench=args.mt_bench_x, judge="http", judge_base_url=args.judge_url, judge_model=args.judge_model,
                 judge_api_key_env=args.judge_api_key_env, reference_model="gpt-4", seed=seed)
@@ -166,7 +179,7 @@ def base_heldout_loss(base_dir: str, *, chars: int = 60_000) -> dict:
 
 def parse_only(value: str, preset: Preset) -> list[tuple[str, int]] | str:
   """--only: "base", "CONDITION" (every seed) or "CONDITION/SEED" -> "base" or [(condition, seed)]."""
-  return grid.parse_only(value, preset.conditions, preset.seeds, has_base=not preset.real_data)
+  return grid.parse_only(value, preset.conditions, preset.seeds, has_base=preset.has_base)
 
 
 def _base_done(base_dir: str) -> bool:
@@ -211,10 +224,20 @@ def run_cell(preset: Preset, condition: str, seed: int, out_dir: str, args) -> d
   if done:
     return done
   base_dir = os.path.join(out_dir, BASE)
-  if not preset.real_data and not _base_done(base_dir):
+  if preset.has_base and not _base_done(base_dir):
     raise FileNotFoundError(f"the base model in {base_dir} is not trained yet: run --only=base first")
   workdir = os.path.join(out_dir, "runs", cell_name(condition, seed))
   start = time.time()
+  if preset.real_model:
+    print(f"== {condition}, seed {seed}: {'evaluation' if condition == 'base' else 'tuning and evaluation'} "
+          f"({workdir})", flush=True)
+    cell = multilingual_real.run_cell(
+        multilingual_real.SETUPS[preset.real_model], condition, seed, workdir, out_dir, bench=args.mt_bench_x,
+        judge=getattr(args, "judge", None), full_finetune=getattr(args, "full_finetune", False))
+    cell.update(condition=condition, seed=seed, workdir=workdir, seconds=time.time() - start)
+    cell["rows"] += validation_rows(condition, seed, workdir) if condition != "base" else []
+    grid.write_cell(out_dir, cell)
+    return cell
   c = condition_config(preset, condition, seed, base_dir, args)
   print(f"== {condition}, seed {seed}: instruction tuning and evaluation ({workdir})", flush=True)
   train(c, workdir)
@@ -247,28 +270,46 @@ def decontamination_inputs(preset, conditions, args) -> tuple[dict[str, str], st
 def collect(preset_name: str, out_dir: str, args=None) -> dict:
   """The tables and plots from the finished cells' files (cells not finished yet are left out and
   named), with the decontamination report of the training files against the benchmark."""
-  preset = PRESETS[preset_name]
+  preset = preset_of(preset_name, args)
   cells, missing = grid.read_cells(out_dir, preset.conditions, preset.seeds)
   rows = [r for cell in cells.values() for r in cell["rows"]]
   conditions = [c for c in preset.conditions if any(k[0] == c for k in cells)]
   timings = {grid.cell_name(*k): cell["seconds"] for k, cell in cells.items()}
+  if preset.real_model:
+    return collect_real(out_dir, rows, conditions, cells, timings, missing)
   inputs = decontamination_inputs(preset, conditions, args)
   res = write_results(out_dir, rows, conditions, timings=timings,
                       decontamination=contamination(*inputs) if inputs and conditions else None)
   res["missing_cells"] = missing
   base_dir = os.path.join(out_dir, BASE)
-  if not preset.real_data and _base_done(base_dir):
+  if preset.has_base and _base_done(base_dir):
     res["base_heldout_loss"] = base_heldout_loss(base_dir)
   results.write_json(os.path.join(out_dir, "results.json"), res)
   return res
 
 
+def collect_real(out_dir: str, rows: list[dict], conditions, cells: dict, timings: dict, missing) -> dict:
+  """The real presets' tables: the condition x language matrices, the gain of multilingual over
+  English-only tuning, the language fidelity per MT-Bench-X category, example answers."""
+  res = write_results(out_dir, rows, conditions, timings=timings, headline=multilingual_real.HEADLINE,
+                      treatments=("multilingual",))
+  results.write_tidy(os.path.join(out_dir, "categories.csv"), [r for cell in cells.values() for r in cell["categories"]],
+                     fields=("condition", "seed", "language", "category", "metric", "value"))
+  table = multilingual_real.category_table(cells)
+  res["text"] += "\n\n" + table
+  res.update(missing_cells=missing, examples={grid.cell_name(*k): c["examples"] for k, c in cells.items()},
+             parts_s={grid.cell_name(*k): c["parts_s"] for k, c in cells.items()})
+  results.write_json(os.path.join(out_dir, "results.json"), res)
+  atomic_write_text(os.path.join(out_dir, "results.txt"), res["text"] + "\n")
+  return res
+
+
 def run_experiment(preset_name: str, out_dir: str, args=None) -> dict:
   """Trains and evaluates every (condition, seed) of the preset in turn; writes and returns the results."""
-  preset = PRESETS[preset_name]
+  preset = preset_of(preset_name, args)
   args = args or types.SimpleNamespace(mesh="")
   os.makedirs(out_dir, exist_ok=True)
-  if not preset.real_data:
+  if preset.has_base:
     run_base(preset, out_dir, args)
   for condition in preset.conditions:
     for seed in preset.seeds:
@@ -286,10 +327,11 @@ def contamination(train_files: dict[str, str], bench: str) -> dict:
 
 
 def write_results(out_dir: str, rows: list[dict], conditions, *, timings: dict | None = None,
-                  decontamination: dict | None = None) -> dict:
-  """tidy.csv, matrices (JSON and text), gains, plots. Returns what it printed and wrote."""
+                  decontamination: dict | None = None, headline=HEADLINE, treatments=PARALLEL + SAMPLED + SIZE_ARM) -> dict:
+  """tidy.csv, matrices (JSON and text), gains of each of `treatments` over EN in the first of
+  `headline`'s metrics present, plots. Returns what it printed and wrote."""
   results.write_tidy(os.path.join(out_dir, "tidy.csv"), rows)
-  metrics = [m for m in HEADLINE if any(r["metric"] == m for r in rows)]
+  metrics = [m for m in headline if any(r["metric"] == m for r in rows)]
   out = {"matrices": {}, "gains": {}, "plots": [], "timings_s": timings or {}}
   text = []
   for metric in metrics:
@@ -302,7 +344,7 @@ def write_results(out_dir: str, rows: list[dict], conditions, *, timings: dict |
     out["plots"].append(results.heatmap(conds, langs, mean, os.path.join(out_dir, f"matrix_{metric}.png"),
                                         title=metric))
   headline = metrics[0] if metrics else None
-  for treatment in [c for c in PARALLEL + SAMPLED + SIZE_ARM if c in conditions]:
+  for treatment in [c for c in treatments if c in conditions]:
     if headline and "EN" in conditions:
       gains = results.relative_gain(rows, headline, treatment, "EN", languages=LANGS)
       out["gains"][f"{treatment}_vs_EN"] = gains
@@ -320,8 +362,7 @@ def write_results(out_dir: str, rows: list[dict], conditions, *, timings: dict |
     text.append(decontamination["text"])
   out["text"] = "\n\n".join(text)
   results.write_json(os.path.join(out_dir, "results.json"), out)
-  with open(os.path.join(out_dir, "results.txt"), "w", encoding="utf-8") as f:
-    f.write(out["text"] + "\n")
+  atomic_write_text(os.path.join(out_dir, "results.txt"), out["text"] + "\n")
   return out
 
 
@@ -345,27 +386,41 @@ def _cli() -> None:
                                     "paper: the model served at --judge_url (default: gpt-4, only for OpenAI's endpoint)")
   judge_key = flags.DEFINE_string("judge_api_key_env", "OPENAI_API_KEY", "paper: variable holding the judge's key")
   mesh = flags.DEFINE_string("mesh", "", "paper: data,fsdp,tensor sizes, e.g. 1,8,4")
+  full_finetune = flags.DEFINE_bool("full_finetune", False, "real: tune every weight instead of LoRA adapters "
+                                    "(results in OUT_full by default)")
+  seeds = flags.DEFINE_list("seeds", None, "Seeds to run instead of the preset's, e.g. 0,1,2.")
 
   def main(argv):
     if len(argv) > 1:
       raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    if judge_model.value is None and "api.openai.com" not in judge_url.value:
+    if judge_model.value is None and "api.openai.com" not in judge_url.value and not p.real_model:
       raise app.UsageError("--judge_model: name the model served at --judge_url (a local endpoint is not gpt-4)")
     if only.value and collect_flag.value:
       raise app.UsageError("--only and --collect are separate jobs: give one of them")
     p = PRESETS[preset.value]
+    if p.real_model and not collect_flag.value and not os.path.isdir(paths["mt_bench_x"].value):
+      raise app.UsageError(f"--mt_bench_x={paths['mt_bench_x'].value!r}: the {preset.value} preset asks the real "
+                           "MT-Bench-X questions: give its data folder (mt_bench_<LANG>/question.jsonl)")
+    if seeds.value and not all(x.isdigit() for x in seeds.value):
+      raise app.UsageError(f"--seeds={','.join(seeds.value)}: expected integers, e.g. 0,1,2")
     if p.real_data and not collect_flag.value:
       missing = [f"--{k}" for k, f in paths.items() if not f.value]
       if missing:
         raise app.UsageError(f"the paper preset needs {', '.join(missing)}")
+    if seeds.value:
+      p = dataclasses.replace(p, seeds=tuple(int(x) for x in seeds.value))
     try:
       part = parse_only(only.value, p) if only.value else None
     except ValueError as e:
       raise app.UsageError(str(e)) from None
     grid.study_logging()
     args = types.SimpleNamespace(**{k: f.value for k, f in paths.items()}, judge_url=judge_url.value,
-                                 judge_model=judge_model.value or "gpt-4", judge_api_key_env=judge_key.value, mesh=mesh.value)
-    out_dir = out.value or os.path.join("results", "multilingual_parallel", preset.value)
+                                 judge_model=judge_model.value or "gpt-4", judge_api_key_env=judge_key.value, mesh=mesh.value,
+                                 full_finetune=full_finetune.value, seeds=p.seeds,
+                                 judge=dict(url=judge_url.value, model=judge_model.value, key_env=judge_key.value)
+                                 if judge_model.value else None)
+    out_dir = out.value or os.path.join("results", "multilingual_parallel",
+                                        preset.value + ("_full" if full_finetune.value else ""))
     grid.run_part(part, out_dir, base=lambda: run_base(p, out_dir, args),
                   cell=lambda condition, seed: run_cell(p, condition, seed, out_dir, args),
                   whole=lambda: (collect if collect_flag.value else run_experiment)(preset.value, out_dir, args))

@@ -4,6 +4,7 @@ from its answers? Bias-group instruction tuning conditioned by tag or by adapter
 
   python -m experiments.opinion_groups --preset=demo  [--out=results/opinion_groups/demo]
   python -m experiments.opinion_groups --preset=full
+  python -m experiments.opinion_groups --preset=real        # Gemma 3 270M on the opinion world's chats
   python -m experiments.opinion_groups --preset=paper --base_model=HF_DIR --reddit=DUMPS_DIR \
       --mesh=1,8,1 [--judge_url=URL --judge_model=NAME [--mt_bench_x=DIR]]
 
@@ -72,6 +73,14 @@ class Preset:
   task_new_tokens: int = 0      # 0: max_new_tokens
   task_weight: float = 0.5      # the base's pre-training: share of polyglot task chats (generated world)
   task_replay: float = 0.0      # every condition's tuning: share of the base's task chats mixed in (generated world)
+  base_checkpoint: str = ""     # a real base (hf:DIR | gguf:FILE) tuned on the generated world's chats with
+                                # LoRA (every condition), instead of a base pre-trained on the world
+  chat_template: str = ""       # with base_checkpoint (itx.data.templates)
+
+  @property
+  def has_base(self) -> bool:
+    """Whether a base model is pre-trained on the generated world first."""
+    return not self.real_data and not self.base_checkpoint
 
   @property
   def tasks(self) -> tuple[tuple[str, ...], int, int]:
@@ -103,6 +112,17 @@ PRESETS = {
                     eval_questions=2, max_new_tokens=6, train_languages=("en",), world="tiny", seq_len=128, task_questions=2,
                     batch_size=8, task_replay=0.2,
                     model=(("d_model", 32), ("n_layers", 1), ("n_heads", 2), ("n_kv_heads", 1), ("mlp_dim", 64))),
+    # Gemma 3 270M, a real base, tuned with LoRA rank 16 on the opinion world's English chats (a bank:
+    # one adapter per group): about 30 minutes here.
+    "real": Preset(conditions=("pooled", "tag", "bank"), seeds=(0,), base_steps=0, sft_steps=40,
+                   eval_languages=("en",), eval_questions=6, max_new_tokens=40, train_languages=("en",), seq_len=192,
+                   batch_size=4, sft_lr=2e-4, heldout_chars=4000, task_questions=4,
+                   base_checkpoint="gguf:builtin:gemma3-270m", chat_template="gemma"),
+    # The real base through every part in two steps (the suite runs it).
+    "real_smoke": Preset(conditions=("tag", "bank"), seeds=(0,), base_steps=0, sft_steps=2, eval_languages=("en",),
+                         eval_questions=1, max_new_tokens=4, train_languages=("en",), world="tiny", seq_len=128,
+                         batch_size=2, sft_lr=2e-4, heldout_chars=600, task_questions=1,
+                         base_checkpoint="gguf:builtin:gemma3-270m", chat_template="gemma"),
 }
 
 
@@ -187,6 +207,11 @@ def condition_config(preset: Preset, condition: str, seed: int, out_dir: str, ar
     c.data.skip_invalid = True  # as the base's pre-training: a task chat longer than a row is skipped, counted
   c.model.init_from = f"itx:{os.path.join(out_dir, BASE)}"
   c.model.update(dict(preset.model))
+  if preset.base_checkpoint:  # its own tokenizer and template; LoRA for every condition (a bank's below)
+    c.model.update(init_from=preset.base_checkpoint, tokenizer="")
+    c.data.chat_template = preset.chat_template
+    c.lora.update(dict(opinion_conditions.LORA))
+    c.data.skip_invalid = True  # a real tokenizer's longer chats: one whose prompt fills a row is skipped, counted
   c.data.seed = seed
   c.model.init_seed = seed
   c.data.seq_len = preset.seq_len or c.data.seq_len
@@ -208,14 +233,21 @@ def base_summary(preset: Preset, out_dir: str) -> dict:
     with open(path, encoding="utf-8") as f:
       return json.load(f)
   from itx.eval.opinion_answers import reference_ceiling_report
-  from itx.inference import load_run, local_mesh
-  run = load_run(os.path.join(out_dir, BASE), mesh_overrides=local_mesh())
+  run = base_model(preset, out_dir)
   summary = {"thread_loss": opinion_tables.thread_loss(run, preset, world_dir(preset)),
              "reference_ceiling": {l: {k: r[k] for k in ("macro_accuracy", "chance", "per_group", "n")}
                                    for l, r in reference_ceiling_report(_references(preset),
                                                                         preset.eval_languages).items()}}
   results.write_json(path, summary)
   return summary
+
+
+def base_model(preset: Preset, out_dir: str):
+  """The base model, loaded: the checkpoint of a real-base preset, else the pre-trained run."""
+  from itx.inference import load_checkpoint, load_run, local_mesh
+  if preset.base_checkpoint:
+    return load_checkpoint(preset.base_checkpoint, max_len=2048, chat_template=preset.chat_template)
+  return load_run(os.path.join(out_dir, BASE), mesh_overrides=local_mesh())
 
 
 def base_task_scores(out_dir: str) -> dict | None:
@@ -235,10 +267,9 @@ def score_base_tasks(preset: Preset, out_dir: str, args, run=None) -> dict | Non
   e = opinion_tasks.judging(preset, args, None if preset.real_data else world_dir(preset))
   if done is not None or e is None:
     return done
-  from itx.inference import load_run, local_mesh
   base_dir = os.path.join(out_dir, BASE)
   if run is None:
-    run = load_run(base_dir, mesh_overrides=local_mesh())
+    run = base_model(preset, out_dir)
   languages, questions, new_tokens = preset.tasks
   scores = opinion_tasks.task_scores(run, e, languages, os.path.join(base_dir, "tasks"), model_id=BASE,
                                      questions=questions, max_new_tokens=new_tokens, base_only=preset.real_data)
@@ -275,8 +306,12 @@ def run_base(preset: Preset, out_dir: str, args) -> dict:
   """Pre-trains the base model on the world's threads (resumable) and scores it."""
   from itx.train.loop import train
   base_dir = os.path.join(out_dir, BASE)
-  print(f"== base model: pre-training on the opinion world's threads and task chats ({base_dir})", flush=True)
-  train(base_config(preset, out_dir, args), base_dir)
+  if preset.base_checkpoint:
+    print(f"== base model: {preset.base_checkpoint} (scored, not trained)", flush=True)
+    os.makedirs(base_dir, exist_ok=True)
+  else:
+    print(f"== base model: pre-training on the opinion world's threads and task chats ({base_dir})", flush=True)
+    train(base_config(preset, out_dir, args), base_dir)
   summary = base_summary(preset, out_dir)
   tasks = score_base_tasks(preset, out_dir, args)
   print("base model held-out thread loss per token: " + f"{summary['thread_loss']:.3f}; classifier ceiling "
@@ -296,7 +331,7 @@ def run_cell(preset: Preset, condition: str, seed: int, out_dir: str, args) -> d
   done = grid.read_cell(out_dir, condition, seed)
   if done:
     return done
-  if not preset.real_data and not os.path.exists(os.path.join(out_dir, BASE, "summary.json")):
+  if preset.has_base and not os.path.exists(os.path.join(out_dir, BASE, "summary.json")):
     raise FileNotFoundError(f"the base model in {os.path.join(out_dir, BASE)} is not trained yet: run --only=base first")
   workdir = os.path.join(out_dir, "runs", grid.cell_name(condition, seed))
   start = time.time()
@@ -347,9 +382,7 @@ def collect(preset_name: str, out_dir: str, args=None) -> dict:
   base = None
   if not preset.real_data and os.path.exists(os.path.join(out_dir, BASE, "summary.json")):
     base = base_summary(preset, out_dir)
-  base_tasks = base_task_scores(out_dir)
-  if base is not None and base_tasks is None:  # a base trained before its task score was written
-    base_tasks = score_base_tasks(preset, out_dir, args)
+  base_tasks = base_task_scores(out_dir)  # None until the base's part has run: the tables only read files
   e = opinion_tasks.judging(preset, args, None if preset.real_data else world_dir(preset))
   res = opinion_tables.write_results(out_dir, list(cells.values()), conditions, base=base, base_tasks=base_tasks,
                                      task_judge=opinion_tasks.describe(e) if e else "")

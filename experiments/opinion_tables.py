@@ -12,6 +12,7 @@ from collections import defaultdict
 import numpy as np
 
 from itx import results
+from itx.data.files import atomic_write_text
 from itx.data.groups import GROUPS
 
 FIELDS = ("condition", "seed", "language", "group", "metric", "value")
@@ -251,6 +252,5 @@ def write_results(out_dir: str, cells: list[dict], conditions, *, base: dict | N
   text.append("\n".join(cost_lines))
   out["text"] = "\n\n".join(text)
   results.write_json(os.path.join(out_dir, "results.json"), out)
-  with open(os.path.join(out_dir, "results.txt"), "w", encoding="utf-8") as f:
-    f.write(out["text"] + "\n")
+  atomic_write_text(os.path.join(out_dir, "results.txt"), out["text"] + "\n")
   return out

@@ -70,7 +70,7 @@ def validate(c: ml_collections.ConfigDict, *, process_count: int = 1) -> None:
     if unknown:
       raise ConfigError(f"config.data.eval_sources.{name}: unknown field(s) {unknown} (expected some of "
                         f"{EVAL_SOURCE_FIELDS})")
-  _choice(c.eval.judge, "eval.judge", ("rule", "http"))
+  _choice(c.eval.judge, "eval.judge", ("rule", "http", "none"))
   t = c.train
   for name in ("steps", "batch_size", "grad_accum"):
     if t[name] < 1:

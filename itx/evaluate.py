@@ -24,6 +24,7 @@ from itx.data import jsonl
 from itx.data.files import atomic_write_json
 from itx.data.languages import STUDY_LANGUAGES
 from itx.eval import aggregate, mt_bench, text_metrics
+from itx.eval.answer_quality import METRICS as QUALITY_METRICS, answer_quality
 from itx.eval.answers import conversation, generate_answers
 from itx.eval.judge_client import JudgeConfig, OpenAIJudge, judge_all
 from itx.eval.judge_requests import build_judge_requests
@@ -35,7 +36,8 @@ from itx.train.compilation import enable_persistent_cache
 
 log = logging.getLogger(__name__)
 
-ALL_METRICS = text_metrics.METRICS + ("in_language", "answer_loss")
+ALL_METRICS = text_metrics.METRICS + ("in_language", "answer_loss") + QUALITY_METRICS
+JUDGES = ("rule", "http", "none")  # none: answers and reference-free metrics only (no judge at hand)
 
 
 def judge_requests(e, root, lang, questions, answers, refs, model_id):
@@ -45,8 +47,6 @@ def judge_requests(e, root, lang, questions, answers, refs, model_id):
   if e.judge == "http":
     return build_judge_requests(root, lang, answers, model_id, reference_model=e.reference_model), \
         OpenAIJudge(JudgeConfig(base_url=e.judge_base_url, model=e.judge_model, api_key_env=e.judge_api_key_env))
-  if e.judge != "rule":
-    raise ValueError(f"config.eval.judge={e.judge!r}: expected 'rule' or 'http'")
   requests = []
   for q in questions:
     qid = q["question_id"]
@@ -75,6 +75,11 @@ def question_subset(questions: list[dict], n: int) -> list[dict]:
   return [q for q in questions if id(q) in keep]
 
 
+def first_turns(questions: list[dict], max_turns: int) -> list[dict]:
+  """The questions with only their first `max_turns` turns (0: every turn)."""
+  return [{**q, "turns": q["turns"][:max_turns]} for q in questions] if max_turns else questions
+
+
 def heldout_questions(root: str, lang: str, reference_model: str) -> set:
   """Question ids whose reference marks a task family held out of training (generated benchmarks
   mark them; real MT-Bench-X has no such field, so nothing is marked)."""
@@ -91,7 +96,8 @@ def _metric_rows(lang, questions, answers, refs, heldout):
     for t, answer in enumerate(answers[qid], start=1):
       row = {"language": lang, "family": q["category"], "question_id": qid, "turn": t,
              "heldout_family": qid in heldout,
-             "in_language": float(identify(answer, STUDY_LANGUAGES) == lang) if answer.strip() else 0.0}
+             "in_language": float(identify(answer, STUDY_LANGUAGES) == lang) if answer.strip() else 0.0,
+             **answer_quality(answer)}
       if qid in refs and t <= len(refs[qid]):
         row.update(text_metrics.score_answer(answer, refs[qid][t - 1]))
       rows.append(row)
@@ -122,6 +128,8 @@ def _write_csv(path, rows):
 
 
 def _check_aggregation(e) -> None:
+  if e.judge not in JUDGES:
+    raise ValueError(f"config.eval.judge={e.judge!r}: expected one of {JUDGES}")
   for field, choices in (("duplicates", aggregate.DUPLICATE_POLICIES), ("average", aggregate.AVERAGES)):
     if e.get(field, choices[0]) not in choices:
       raise ValueError(f"config.eval.{field}={e[field]!r}: expected one of {choices}")
@@ -133,80 +141,92 @@ def judging_description(e, bench: dict, model_id: str, usage: dict, api_errors: 
   if e.judge == "http":
     judge = f"{e.judge_model} at {e.judge_base_url}"
     prompts = "MT-Bench-X " + " / ".join(m.get("prompts", [])) + " (judge_prompts.jsonl of each language)"
+  elif e.judge == "none":
+    judge, prompts = "none (answers and reference-free metrics only)", "none"
   else:
     judge = "rule-v1 (reference-based rule judge, not an LLM)"
     prompts = "none (answers checked against reference answers)"
   return {"kind": e.judge, "judge": judge, "judge_model": e.judge_model if e.judge == "http" else "rule-v1",
           "prompts": prompts, "aggregation": bench["aggregation"], "duplicates": bench["duplicates"],
-          "average": bench["average"], "score_key": bench["score_key"], "usage": usage,
+          "average": bench["average"], "score_key": bench["score_key"] if e.judge != "none" else "none", "usage": usage,
           "api_errors": api_errors}
 
 
 def evaluate(workdir: str, eval_cfg, *, step: int | None = None, checkpoint: str | None = None,
-             chat_template: str = "") -> dict:
+             chat_template: str = "", name: str = "", run=None) -> dict:
   """Runs the evaluation; returns the summary: {"languages": {lang: metric means}, "mt_bench" (LLM
   judge) or "rule" (rule judge): {lang: judge-score means}, "judging": provenance, ...}.
 
   checkpoint: `hf:DIR` or `gguf:FILE` evaluated instead of the run in `workdir` (a study's base
-  row), with results in `workdir`/eval; chat_template as itx.inference.load_checkpoint's."""
+  row), with results in `workdir`/eval; chat_template as itx.inference.load_checkpoint's.
+  name: results in `workdir`/eval/`name` (a second benchmark of the same model); run: a model
+  already loaded (itx.inference's), evaluated instead of loading one."""
   e = eval_cfg
   _check_aggregation(e)
   duplicates, average = e.get("duplicates", "all"), e.get("average", "lines")
   enable_persistent_cache()
   adapter = e.get("adapter", "")  # one adapter of a LoRA bank: its own model id and folder
-  if checkpoint:
+  if run is not None:
+    pass
+  elif checkpoint:
     run = load_checkpoint(checkpoint, max_len=2048, chat_template=chat_template)
   else:
     run = load_run(workdir, step, mesh_overrides=local_mesh(), adapter=adapter or None)
   root = worlds.resolve_path(e.bench)
   model_id = e.model_id or os.path.basename(os.path.abspath(workdir)) + (f"_{adapter}" if adapter else "")
-  out_dir = os.path.join(workdir, "eval", adapter) if adapter else os.path.join(workdir, "eval")
+  out_dir = os.path.join(workdir, "eval", name, adapter)
   gen = run.generator()
   languages = [l for l in e.languages if l in mt_bench.available_languages(root)]
   if not languages:
     raise FileNotFoundError(f"{root}: none of the languages {list(e.languages)} has an mt_bench_<LANG> folder")
   metric_rows, loss_rows, judgments, judged_heldout, categories = [], [], [], [], {}
-  usage, api_errors = {}, 0
+  usage, api_errors, turns_asked = {}, 0, 0
   for lang in languages:
-    questions = question_subset(mt_bench.load_questions(root, lang), e.max_questions)
+    questions = first_turns(question_subset(mt_bench.load_questions(root, lang), e.max_questions),
+                            e.get("max_turns", 0))
     categories.update({q["question_id"]: q["category"] for q in questions})
+    turns_asked += sum(len(q["turns"]) for q in questions)
     refs = mt_bench.load_reference_answers(root, lang, e.reference_model)
     answers = generate_answers(
         gen, questions, lang, model_id, os.path.join(out_dir, "model_answer", f"{model_id}_{lang}.jsonl"),
         max_new_tokens=e.max_new_tokens or mt_bench.MAX_NEW_TOKENS, batch_size=e.batch_size, seed=e.seed,
         with_system=e.system_message)
-    requests, judge = judge_requests(e, root, lang, questions, answers, refs, model_id)
-    judgment_path = os.path.join(out_dir, "model_judgment", f"{judge.name}_{lang}.jsonl")
-    stats = judge_all(requests, judge, judgment_path, workers=e.judge_workers)
-    for k, v in stats.usage.items():
-      usage[k] = usage.get(k, 0) + v
-    if stats.api_errors or stats.errors:
-      api_errors += stats.api_errors
-      log.warning("%s: %d judgments failed at the API (written as $ERROR$), %d requests failed (%s); "
-                  "rerun to retry them", lang, stats.api_errors, len(stats.errors), stats.errors[:2])
-    judged = aggregate.load([judgment_path], language=lang)
     heldout = heldout_questions(root, lang, e.reference_model)
-    judgments += judged
-    judged_heldout += [j for j in judged if j["question_id"] in heldout]
+    if e.judge != "none":
+      requests, judge = judge_requests(e, root, lang, questions, answers, refs, model_id)
+      judgment_path = os.path.join(out_dir, "model_judgment", f"{judge.name}_{lang}.jsonl")
+      stats = judge_all(requests, judge, judgment_path, workers=e.judge_workers)
+      for k, v in stats.usage.items():
+        usage[k] = usage.get(k, 0) + v
+      if stats.api_errors or stats.errors:
+        api_errors += stats.api_errors
+        log.warning("%s: %d judgments failed at the API (written as $ERROR$), %d requests failed (%s); "
+                    "rerun to retry them", lang, stats.api_errors, len(stats.errors), stats.errors[:2])
+      judged = aggregate.load([judgment_path], language=lang)
+      judgments += judged
+      judged_heldout += [j for j in judged if j["question_id"] in heldout]
     metric_rows += _metric_rows(lang, questions, answers, refs, heldout)
     if e.answer_loss:
       loss_rows += _loss_rows(run, e, lang, questions, refs)
 
-  expected = 2 * len(categories) // len(languages)  # two turns per question evaluated in a language
+  expected = turns_asked // len(languages)  # answer turns per language
   bench = aggregate.aggregate(judgments, categories=categories, expected=expected, duplicates=duplicates,
                               average=average)
-  aggregate.write_outputs(bench, out_dir)
-  key = bench["score_key"]  # "mt_bench" (an LLM judge) or "rule"
+  if e.judge != "none":
+    aggregate.write_outputs(bench, out_dir)
+  key = bench["score_key"] if e.judge != "none" else "none"  # "mt_bench" (an LLM judge) or "rule"
   rows = metric_rows + loss_rows
   metrics = [m for m in ALL_METRICS if any(m in r for r in rows)]
   _write_csv(os.path.join(out_dir, "metrics.csv"), rows)
   heldout_bench = aggregate.aggregate(judged_heldout, categories=categories, expected=0, duplicates=duplicates,
                                       average=average) if judged_heldout else {"models": {}}
+  by_pair = text_metrics.means_by(rows, ("language", "family"), metrics)
   summary = {
       "model": model_id, "step": run.step, "bench": root, "judge": e.judge,
       "judging": judging_description(e, bench, model_id, usage, api_errors),
       "languages": text_metrics.means_by_language(rows, metrics),
       "families": text_metrics.means_by_family(rows, metrics),
+      "language_families": {l: {f: v for (l2, f), v in by_pair.items() if l2 == l} for l in languages},
       key: bench["models"].get(model_id, {}).get("languages", {}),
       # the same, on the task families held out of training only (generalisation to new instructions)
       "languages_heldout": text_metrics.means_by_language([r for r in metric_rows if r["heldout_family"]], metrics),

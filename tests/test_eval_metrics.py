@@ -116,3 +116,15 @@ def test_fidelity_counts_and_undetermined_policy():
   assert language_id.fidelity(answers, langs, LANGS, undetermined="miss") == pytest.approx(0.5)
   with pytest.raises(ValueError):
     language_id.fidelity(answers, langs[:2], LANGS)
+
+
+def test_answer_quality_length_empty_and_repetition():
+  from itx.eval.answer_quality import answer_quality, repetition
+  assert repetition("a b c d e f".split()) == 0.0
+  assert repetition("x y z w x y z w".split()) == pytest.approx(1 - 4 / 5)  # 5 4-grams, 4 distinct
+  loop = answer_quality("Der Hund läuft. " * 20)
+  assert loop["degenerate"] == 1.0 and loop["answer_words"] == 60.0
+  prose = answer_quality("The lighthouse keeper climbed the stairs every evening to light the lamp for the ships.")
+  assert prose["degenerate"] == 0.0 and prose["repetition"] == 0.0 and prose["empty"] == 0.0
+  assert answer_quality("  <end_of_turn>")["empty"] == 1.0
+  assert answer_quality("go go go go go")["degenerate"] == 0.0  # too short to call repetitive
