@@ -6,8 +6,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.itx-installed
 DEMO_OUT ?= results/multilingual_parallel/demo
 OPINIONS_OUT ?= results/opinion_groups/demo
+MT_BENCH_X ?= ../shared/mt_bench_x
 
-.PHONY: install demo demo-opinions smoke test test-fast bench clean
+.PHONY: install demo demo-opinions demo-real smoke test test-fast bench clean
 
 install: $(STAMP)
 
@@ -26,6 +27,11 @@ demo: $(STAMP)
 # OpinionGPT's question in miniature (opinion world: base, pooled / tag / bank, every group's answers).
 demo-opinions: $(STAMP)
 	$(PY) -m experiments.opinion_groups --preset=demo --out=$(OPINIONS_OUT)
+
+# Both studies on the real Gemma 3 270M base (about 75 minutes here); each prints its `itx serve` command.
+demo-real: $(STAMP)
+	$(PY) -m experiments.multilingual_parallel --preset=real --mt_bench_x=$(MT_BENCH_X)
+	$(PY) -m experiments.opinion_groups --preset=real
 
 smoke: $(STAMP)
 	$(PY) -m itx.main --config=configs/smoke.py --workdir=runs/smoke

@@ -298,7 +298,8 @@ def collect_real(out_dir: str, rows: list[dict], conditions, cells: dict, timing
   table = multilingual_real.category_table(cells)
   res["text"] += "\n\n" + table
   res.update(missing_cells=missing, examples={grid.cell_name(*k): c["examples"] for k, c in cells.items()},
-             parts_s={grid.cell_name(*k): c["parts_s"] for k, c in cells.items()})
+             parts_s={grid.cell_name(*k): c["parts_s"] for k, c in cells.items()},
+             serve_command=multilingual_real.serve_command(cells))
   results.write_json(os.path.join(out_dir, "results.json"), res)
   atomic_write_text(os.path.join(out_dir, "results.txt"), res["text"] + "\n")
   return res
@@ -421,9 +422,11 @@ def _cli() -> None:
                                  if judge_model.value else None)
     out_dir = out.value or os.path.join("results", "multilingual_parallel",
                                         preset.value + ("_full" if full_finetune.value else ""))
-    grid.run_part(part, out_dir, base=lambda: run_base(p, out_dir, args),
-                  cell=lambda condition, seed: run_cell(p, condition, seed, out_dir, args),
-                  whole=lambda: (collect if collect_flag.value else run_experiment)(preset.value, out_dir, args))
+    res = grid.run_part(part, out_dir, base=lambda: run_base(p, out_dir, args),
+                        cell=lambda condition, seed: run_cell(p, condition, seed, out_dir, args),
+                        whole=lambda: (collect if collect_flag.value else run_experiment)(preset.value, out_dir, args))
+    if res and res.get("serve_command"):
+      print(f"\nthe models side by side (then open http://127.0.0.1:8000/):\n{res['serve_command']}")
 
   app.run(main, flags_parser=parse_flags)
 

@@ -205,3 +205,12 @@ def category_table(cells: dict, metric: str = "in_language") -> str:
     lines.append(f"{cond:<14}" + "".join(
         f"{sum(v) / len(v):>11.3f}" if (v := vals.get((cond, cat))) else f"{'':>11}" for cat in categories))
   return "\n".join(lines)
+
+
+def serve_command(cells: dict) -> str:
+  """The `itx serve` command putting the untuned base and each tuned condition's first seed side by
+  side on the comparison page."""
+  runs = [f"--run={cond}={cell['workdir']}" for (cond, seed), cell in sorted(cells.items())
+          if cond != "base" and seed == min(s for c, s in cells if c == cond)]
+  return " \\\n    ".join(["itx serve", f"--gguf=base={BASE_CHECKPOINT.removeprefix('gguf:')}",
+                             f"--chat_template={CHAT_TEMPLATE}"] + runs)

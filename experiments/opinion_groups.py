@@ -76,6 +76,7 @@ class Preset:
   base_checkpoint: str = ""     # a real base (hf:DIR | gguf:FILE) tuned on the generated world's chats with
                                 # LoRA (every condition), instead of a base pre-trained on the world
   chat_template: str = ""       # with base_checkpoint (itx.data.templates)
+  loss_references: int = 0      # reference answers per group and language scored for the reference loss (0: all)
 
   @property
   def has_base(self) -> bool:
@@ -116,12 +117,13 @@ PRESETS = {
     # one adapter per group): about 30 minutes here.
     "real": Preset(conditions=("pooled", "tag", "bank"), seeds=(0,), base_steps=0, sft_steps=40,
                    eval_languages=("en",), eval_questions=6, max_new_tokens=40, train_languages=("en",), seq_len=192,
-                   batch_size=4, sft_lr=2e-4, heldout_chars=4000, task_questions=4,
+                   batch_size=4, sft_lr=2e-4, heldout_chars=4000, task_questions=4, loss_references=8,
                    base_checkpoint="gguf:builtin:gemma3-270m", chat_template="gemma"),
-    # The real base through every part in two steps (the suite runs it).
-    "real_smoke": Preset(conditions=("tag", "bank"), seeds=(0,), base_steps=0, sft_steps=2, eval_languages=("en",),
+    # The real base through every part in two steps (the suite runs it): the bank, the condition with
+    # the most parts (eleven routed adapters, scored one by one).
+    "real_smoke": Preset(conditions=("bank",), seeds=(0,), base_steps=0, sft_steps=2, eval_languages=("en",),
                          eval_questions=1, max_new_tokens=4, train_languages=("en",), world="tiny", seq_len=128,
-                         batch_size=2, sft_lr=2e-4, heldout_chars=600, task_questions=1,
+                         batch_size=2, sft_lr=2e-4, heldout_chars=600, task_questions=1, loss_references=1,
                          base_checkpoint="gguf:builtin:gemma3-270m", chat_template="gemma"),
 }
 
@@ -351,7 +353,8 @@ def run_cell(preset: Preset, condition: str, seed: int, out_dir: str, args) -> d
   answers = [{**it, "text": t} for it, t in zip(items, texts)]
   write_jsonl(os.path.join(workdir, "answers.jsonl"), answers)
   report = group_report(answers, references)
-  costs = opinion_tables.tuning_costs(run, preset, None if preset.real_data else world_dir(preset), references, cond)
+  costs = opinion_tables.tuning_costs(run, preset, None if preset.real_data else world_dir(preset),
+                                      opinion_tables.first_per_group(references, preset.loss_references), cond)
   judged = opinion_tables.judge_answers(answers, workdir, args) if getattr(args, "judge_model", "") else None
   base = None if preset.real_data else base_summary(preset, out_dir)
   tasks = None

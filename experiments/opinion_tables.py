@@ -44,6 +44,21 @@ def thread_loss(run, preset, world: str) -> float:
   return float(np.nanmean(losses))
 
 
+def first_per_group(references: list[dict], n: int) -> list[dict]:
+  """The first `n` references of each (language, group) in file order (0: all): a real base model's
+  forward pass over every reference costs minutes on a CPU."""
+  if not n:
+    return references
+  seen: dict[tuple, int] = {}
+  out = []
+  for r in references:
+    key = (r["language"], r["group"])
+    if seen.get(key, 0) < n:
+      seen[key] = seen.get(key, 0) + 1
+      out.append(r)
+  return out
+
+
 def _reference_loss(run, references: list[dict], cond) -> float:
   from itx.data.groups import condition_messages
   from itx.eval.loss import conversation_nll

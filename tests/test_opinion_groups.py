@@ -344,3 +344,11 @@ def test_seeds_give_the_mean_and_a_student_t_interval_per_condition_and_group():
   table = opinion_tables.format_group_table(matrix, "recoverability [EN]")
   assert re.search(r"^tag\s+0\.280±0\.\d{3}", table.splitlines()[2])
   assert opinion_tables.mean_ci([0.4])[0] == 0.4 and np.isnan(opinion_tables.mean_ci([0.4])[1])  # one seed: no interval
+
+
+def test_first_per_group_keeps_file_order_and_n_per_language_and_group():
+  from experiments.opinion_tables import first_per_group
+  refs = [{"language": l, "group": g, "i": i} for i, (l, g) in enumerate(
+      [("en", "a"), ("en", "b"), ("en", "a"), ("de", "a"), ("en", "a"), ("en", "b")])]
+  assert [r["i"] for r in first_per_group(refs, 2)] == [0, 1, 2, 3, 5]
+  assert first_per_group(refs, 0) == refs

@@ -3,7 +3,8 @@
 the multilingual condition mixes English and parallel data one to four, and building the tables
 only reads the cells' files.
 
-Skipped when the Gemma package or ../shared/mt_bench_x is absent."""
+Skipped when the Gemma or ShareGPT package is absent; the multilingual study also when
+../shared/mt_bench_x is."""
 
 import json
 import os
@@ -96,3 +97,44 @@ def test_collect_only_reads_the_cells(multilingual, monkeypatch):
   same = lambda m: json.dumps(m, sort_keys=True)  # noqa: E731  (NaN, a seed's std, equals itself in JSON)
   assert same(again["matrices"]) == same(res["matrices"])
   assert "in_language per MT-Bench-X category" in again["text"]
+
+
+@pytest.fixture(scope="module")
+def opinions(tmp_path_factory):
+  out = str(tmp_path_factory.mktemp("opinions_real"))
+  run_study("experiments.opinion_groups", out)
+  with open(os.path.join(out, "results.json"), encoding="utf-8") as f:
+    return out, json.load(f)
+
+
+def test_opinion_real_smoke_bank_of_group_adapters_on_the_real_base(opinions):
+  from itx.data.groups import GROUPS
+  out, res = opinions
+  assert res["missing_cells"] == []
+  assert not os.path.exists(os.path.join(out, "base", "checkpoints"))  # the base is the checkpoint, untrained
+  with open(os.path.join(out, "base", "task_scores.json"), encoding="utf-8") as f:
+    assert "en" in {k.lower() for k in json.load(f)}
+  with open(os.path.join(out, "runs", "bank_seed0", "config.json"), encoding="utf-8") as f:
+    config = json.load(f)
+  assert config["model"]["init_from"] == "gguf:builtin:gemma3-270m" and config["lora"]["rank"] == 16
+  assert list(config["lora"]["adapters"]) == list(GROUPS) and config["lora"]["route_by"] == "group"
+  with open(os.path.join(out, "cells", "bank_seed0.json"), encoding="utf-8") as f:
+    rows = json.load(f)["rows"]
+  assert {r["group"] for r in rows if r["metric"] == "recoverability"} >= set(GROUPS)
+  assert {r["group"] for r in rows if r["metric"] == "task_score"} >= set(GROUPS)  # every adapter scored
+  with open(os.path.join(out, "runs", "bank_seed0", "answers.jsonl"), encoding="utf-8") as f:
+    answers = [json.loads(line) for line in f]
+  assert {a["group"] for a in answers} == set(GROUPS)
+  assert "--run=bank=" in res["serve_command"]
+
+
+def test_opinion_collect_only_reads_the_cells(opinions, monkeypatch):
+  from experiments import opinion_groups
+  from itx import inference
+  out, res = opinions
+
+  def refuse(*a, **k):
+    raise AssertionError("collect loaded a model")
+  monkeypatch.setattr(inference, "load_run", refuse)
+  monkeypatch.setattr(inference, "load_checkpoint", refuse)
+  assert opinion_groups.collect("real_smoke", out)["text"] == res["text"]
