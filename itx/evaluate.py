@@ -166,11 +166,9 @@ def evaluate(workdir: str, eval_cfg, *, step: int | None = None, checkpoint: str
   duplicates, average = e.get("duplicates", "all"), e.get("average", "lines")
   enable_persistent_cache()
   adapter = e.get("adapter", "")  # one adapter of a LoRA bank: its own model id and folder
-  if run is not None:
-    pass
-  elif checkpoint:
+  if run is None and checkpoint:
     run = load_checkpoint(checkpoint, max_len=2048, chat_template=chat_template)
-  else:
+  elif run is None:
     run = load_run(workdir, step, mesh_overrides=local_mesh(), adapter=adapter or None)
   root = worlds.resolve_path(e.bench)
   model_id = e.model_id or os.path.basename(os.path.abspath(workdir)) + (f"_{adapter}" if adapter else "")
